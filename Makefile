@@ -1,0 +1,144 @@
+# weft - top-level build. `make help` lists the targets.
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+DESTDIR ?=
+
+VERSION := 0.1.0
+SONAME  := libweft.so.0
+
+CC      ?= gcc
+ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
+BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I. -Iinclude -MMD -MP $(WARN)
+LIBS    := -luring -lpthread
+JEMALLOC:= -ljemalloc
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+# Build flavours: plain (jemalloc) and asan (ASan+UBSan, libc malloc so ASan sees every block).
+B_plain := build
+B_asan  := build/asan
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CF_plain := $(BASE) $(CFLAGS)
+CF_asan  := $(BASE) -O1 -g $(SAN) -DWEFT_NO_JEMALLOC
+LD_plain := $(LIBS) $(JEMALLOC)
+LD_asan  := $(SAN) $(LIBS)
+
+# Sources: every module folder; the context switch only for the machine we build for.
+LIB_SRC := $(wildcard engine/*.c net/*.c fileio/*.c serial/*.c)
+LIB_ASM := $(wildcard engine/ctx_$(ARCH).S)
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+PERFS   := $(patsubst perf/%.c,%,$(wildcard perf/*.c))
+# Examples that serve or wait forever; `make check` builds but does not run them.
+EXAMPLES_NORUN ?= $(shell grep -l 'weft-example: no-run' examples/*.c 2>/dev/null | xargs -r -n1 basename | sed 's/\.c$$//')
+
+objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
+
+.PHONY: all lib tests examples perf check check-asan check-valgrind bench install uninstall deps \
+	format format-check clean help
+all: lib examples perf $(B_plain)/weft.pc
+
+help:
+	@echo "make              build libweft.a, $(SONAME), weft.pc, examples and perf programs"
+	@echo "make check        run every Check suite and the self-terminating examples"
+	@echo "make check-asan   the same under ASan+UBSan"
+	@echo "make check-valgrind  the suites under valgrind memcheck"
+	@echo "make bench        run every perf/ suite and print one ratio table"
+	@echo "make install      PREFIX=/usr/local DESTDIR="
+	@echo "make deps         install the Debian packages the build, tests and benches need"
+
+# ---- objects, per flavour ------------------------------------------------------------------
+define flavour
+$(B_$(1))/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) -c $$< -o $$@
+$(B_$(1))/obj/%.o: %.S
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) -c $$< -o $$@
+$(B_$(1))/libweft.a: $(call objs,$(B_$(1)))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+$(B_$(1))/tests/%: tests/%.c $(B_$(1))/libweft.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1)) $$(CHECK_LIBS)
+$(B_$(1))/examples/%: examples/%.c $(B_$(1))/libweft.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1))
+endef
+$(eval $(call flavour,plain))
+$(eval $(call flavour,asan))
+
+$(B_plain)/perf/%: perf/%.c $(B_plain)/libweft.a
+	@mkdir -p $(@D)
+	$(CC) $(CF_plain) $< -o $@ $(B_plain)/libweft.a $(LD_plain) -lm
+
+$(B_plain)/$(SONAME): $(call objs,$(B_plain)) weft.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=weft.map -Wl,-z,noexecstack \
+		-o $@ $(call objs,$(B_plain)) $(LD_plain)
+	ln -sf $(SONAME) $(B_plain)/libweft.so
+
+$(B_plain)/weft.pc: weft.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+lib: $(B_plain)/libweft.a $(B_plain)/$(SONAME)
+tests: $(addprefix $(B_plain)/tests/,$(TESTS))
+examples: $(addprefix $(B_plain)/examples/,$(EXAMPLES))
+perf: $(addprefix $(B_plain)/perf/,$(PERFS))
+
+# ---- tests ---------------------------------------------------------------------------------
+# tests/run runs each suite binary, then each example not marked no-run, and prints one
+# "N passed, N failed" line; any failure fails the target.
+RUN_EX = $(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))
+check: tests examples
+	@tests/run $(B_plain) "$(TESTS)" "$(RUN_EX)"
+
+check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/run $(B_asan) "$(TESTS)" "$(RUN_EX)"
+
+check-valgrind: tests examples
+	@WEFT_VALGRIND=1 tests/run $(B_plain) "$(TESTS)" "$(RUN_EX)"
+
+bench: perf
+	@perf/run all
+
+# ---- install -------------------------------------------------------------------------------
+install: lib $(B_plain)/weft.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/weft
+	install -m 644 $(B_plain)/libweft.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B_plain)/$(SONAME) $(DESTDIR)$(LIBDIR)/libweft.so.$(VERSION)
+	ln -sf libweft.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libweft.so
+	install -m 644 include/weft.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/weft/*.h $(DESTDIR)$(INCDIR)/weft/
+	install -m 644 $(B_plain)/weft.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so* \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc $(DESTDIR)$(INCDIR)/weft.h
+	rm -rf $(DESTDIR)$(INCDIR)/weft
+
+# ---- misc ----------------------------------------------------------------------------------
+DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
+	valgrind fio clang-format python3
+deps:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
+
+FMT_SRC = $(wildcard include/*.h include/weft/*.h engine/*.[ch] net/*.[ch] fileio/*.[ch] \
+	serial/*.[ch] tests/*.[ch] perf/*.[ch] examples/*.[ch])
+format:
+	clang-format -i $(FMT_SRC)
+format-check:
+	clang-format --dry-run -Werror $(FMT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal allocator: every block weft allocates goes through here (redis's zmalloc.h is the
+ * model). jemalloc's sized free (sdallocx) skips a size lookup on the free path. Sanitizer builds
+ * define WEFT_NO_JEMALLOC so ASan and valgrind see every block through libc's malloc.
+ */
+#ifndef WEFT_ENGINE_ALLOC_H
+#define WEFT_ENGINE_ALLOC_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef WEFT_NO_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+static inline void *weft__alloc(size_t size)
+{
+#ifdef WEFT_NO_JEMALLOC
+	return malloc(size);
+#else
+	return mallocx(size, 0);
+#endif
+}
+
+static inline void *weft__zalloc(size_t size)
+{
+#ifdef WEFT_NO_JEMALLOC
+	return calloc(1, size);
+#else
+	return mallocx(size, MALLOCX_ZERO);
+#endif
+}
+
+static inline void *weft__realloc(void *p, size_t size)
+{
+	return realloc(p, size);
+}
+
+/* Free a block whose size the caller knows (the size it was allocated with). */
+static inline void weft__free(void *p, size_t size)
+{
+	if (!p)
+		return;
+#ifdef WEFT_NO_JEMALLOC
+	(void)size;
+	free(p);
+#else
+	sdallocx(p, size, 0);
+#endif
+}
+
+#define weft__new(type)             ((type *)weft__zalloc(sizeof(type)))
+#define weft__delete(p)             weft__free((p), sizeof(*(p)))
+#define weft__new_array(type, n)    ((type *)weft__zalloc(sizeof(type) * (n)))
+#define weft__delete_array(p, n)    weft__free((p), sizeof(*(p)) * (n))
+
+#endif

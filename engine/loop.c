@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loops: life cycle and the turn.
+ *
+ * One turn, on the loop's own stack:
+ *   1. the kernel: submit every queued SQE and reap CQEs in one io_uring_enter; block (until the
+ *      nearest timer) only when no task is ready and no callback is queued;
+ *   2. weft_call_soon callbacks queued before the turn;
+ *   3. due timers;
+ *   4. the tasks that are ready (sched.c), which hand over to each other directly.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "weft/task.h"
+#include "weft/time.h"
+#include "alloc.h"
+#include "loop.h"
+#include "sched.h"
+#include "stack.h"
+#include "task.h"
+#include "timer.h"
+
+#define CLOSE_GRACE (5 * WEFT_SEC) /* how long close waits for cancelled tasks to return */
+
+struct weft__callback {
+	struct weft__callback *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
+{
+	static const struct weft_loop_opts defaults;
+	struct weft_loop *loop;
+	int r;
+
+	if (!loopp)
+		return -EINVAL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 ||
+	    (unsigned)opts->debug > WEFT_DEBUG_OFF ||
+	    (opts->ring_flags & ~(WEFT_RING_NO_DEFER_TASKRUN | WEFT_RING_NO_COOP_TASKRUN)))
+		return -EINVAL;
+	loop = weft__new(struct weft_loop);
+	if (!loop)
+		return -ENOMEM;
+	weft__list_init(&loop->tasks);
+	weft__list_init(&loop->timers);
+	weft__list_init(&loop->futures);
+	loop->stack_size = weft__stack_default(opts->stack_size);
+	loop->cache_cap = opts->stack_cache ? opts->stack_cache : 64;
+	loop->stack_cache = weft__new_array(void *, loop->cache_cap);
+	if (!loop->stack_cache) {
+		weft__delete(loop);
+		return -ENOMEM;
+	}
+	weft__debug_init(loop, opts);
+	r = weft__ring_init(loop, opts);
+	if (r) {
+		weft__delete_array(loop->stack_cache, loop->cache_cap);
+		weft__delete(loop);
+		return r;
+	}
+	if (weft__stack_guard_madv())
+		loop->features |= WEFT_FEAT_GUARD_MADV;
+	weft__overflow_install();
+	*loopp = loop;
+	return 0;
+}
+
+static void loop_turn(struct weft_loop *loop)
+{
+	bool block = !loop->runq_head && !loop->cb_head &&
+		     !atomic_load_explicit(&loop->stop, memory_order_relaxed);
+
+	if (block || io_uring_sq_ready(&loop->ring) || loop->inflight)
+		weft__ring_turn(loop, block);
+	if (loop->cb_head)
+		weft__callbacks_run(loop);
+	if (loop->heap_len)
+		weft__timers_run(loop, weft_now());
+	weft__sched_run(loop);
+}
+
+enum run_mode {
+	RUN_ALL,     /* until no task, timer or callback is left */
+	RUN_FOREVER, /* until stopped */
+	RUN_TASK,    /* until one task is done */
+	RUN_DRAIN,   /* until no task is left (close) */
+};
+
+static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task *task)
+{
+	int r, ret = 0;
+
+	if (!loop)
+		return -EINVAL;
+	if (weft__loop())
+		return -EBUSY;
+	r = weft__ring_enable(loop);
+	if (r)
+		return r;
+	weft__loop_set(loop);
+	loop->running = true;
+	weft__ring_arm_wake(loop);
+	for (;;) {
+		if (atomic_exchange(&loop->stop, 0)) {
+			ret = mode == RUN_FOREVER ? 0 : 1;
+			break;
+		}
+		if (mode == RUN_TASK && task->state == WEFT_TASK_DONE)
+			break;
+		if (mode == RUN_ALL && !loop->alive && !loop->user_timers && !loop->cb_head)
+			break;
+		if (mode == RUN_DRAIN && !loop->alive)
+			break;
+		loop_turn(loop);
+	}
+	loop->running = false;
+	weft__loop_set(NULL);
+	return ret;
+}
+
+int weft_loop_run(weft_loop *loop)
+{
+	return loop_run(loop, RUN_ALL, NULL);
+}
+
+int weft_loop_run_forever(weft_loop *loop)
+{
+	return loop_run(loop, RUN_FOREVER, NULL);
+}
+
+int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task)
+{
+	return loop_run(loop, RUN_TASK, task);
+}
+
+void weft_loop_stop(weft_loop *loop)
+{
+	uint64_t one = 1;
+
+	if (!loop)
+		return;
+	atomic_store(&loop->stop, 1);
+	/* Wakes the loop if it sleeps in io_uring_enter; write(2) is async-signal-safe. */
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
+	}
+}
+
+weft_loop *weft_loop_current(void)
+{
+	return weft__loop();
+}
+
+unsigned weft_loop_features(const weft_loop *loop)
+{
+	return loop ? loop->features : 0;
+}
+
+/* ---- callbacks -------------------------------------------------------------------------- */
+
+int weft_call_soon(weft_loop *loop, void (*fn)(void *), void *arg)
+{
+	struct weft__callback *cb;
+
+	if (!loop || !fn)
+		return -EINVAL;
+	cb = weft__new(struct weft__callback);
+	if (!cb)
+		return -ENOMEM;
+	cb->fn = fn;
+	cb->arg = arg;
+	if (loop->cb_tail)
+		loop->cb_tail->next = cb;
+	else
+		loop->cb_head = cb;
+	loop->cb_tail = cb;
+	return 0;
+}
+
+void weft__callbacks_run(struct weft_loop *loop)
+{
+	/* Only those queued before this turn: a callback that queues another can't starve I/O. */
+	struct weft__callback *cb = loop->cb_head;
+
+	loop->cb_head = loop->cb_tail = NULL;
+	while (cb) {
+		struct weft__callback *next = cb->next;
+		cb->fn(cb->arg);
+		weft__delete(cb);
+		cb = next;
+	}
+}
+
+/* ---- close ------------------------------------------------------------------------------ */
+
+static void close_deadline(void *arg)
+{
+	weft_loop_stop(arg);
+}
+
+/* Cancel every running task and run the loop until they return, or CLOSE_GRACE passes. */
+static int drain_tasks(struct weft_loop *loop)
+{
+	int64_t give_up = weft_now() + CLOSE_GRACE;
+	weft_timer *timer = NULL;
+	struct weft__list *pos, *tmp;
+	int r;
+
+	if (weft_timer_new(loop, &timer, close_deadline, loop) == 0)
+		weft_timer_start(timer, give_up, 0);
+	while (loop->alive && weft_now() < give_up) {
+		weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+			struct weft_task *t = weft__container_of(pos, struct weft_task, node);
+			if (t->state != WEFT_TASK_DONE)
+				weft_task_cancel(t);
+		}
+		r = loop_run(loop, RUN_DRAIN, NULL);
+		if (r < 0)
+			return r;
+	}
+	weft_timer_free(timer);
+	return 0;
+}
+
+static void free_tasks(struct weft_loop *loop)
+{
+	struct weft__list *pos, *tmp;
+	size_t stuck = 0;
+
+	weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+		struct weft_task *t = weft__container_of(pos, struct weft_task, node);
+		if (t->state != WEFT_TASK_DONE) {
+			/* Its ops may still be in the kernel: leak the stack rather than let the
+			 * kernel write into memory that has been handed out again. */
+			stuck++;
+			weft__list_del(&t->node);
+			continue;
+		}
+		weft__task_free(loop, t);
+	}
+	if (stuck)
+		fprintf(stderr,
+			"weft: loop closed with %zu task(s) that ignored cancellation for %llds; "
+			"their stacks are leaked\n",
+			stuck, (long long)(CLOSE_GRACE / WEFT_SEC));
+}
+
+int weft_loop_close(weft_loop *loop)
+{
+	int left, r;
+
+	if (!loop)
+		return -EINVAL;
+	if (loop->running || weft__loop())
+		return -EBUSY;
+	left = (int)loop->alive;
+	loop->closing = true;
+	weft__debug_leftovers(loop);
+	if (loop->alive) {
+		r = drain_tasks(loop);
+		if (r)
+			return r; /* -EXDEV: the loop belongs to another thread */
+	}
+	while (loop->cb_head)
+		weft__callbacks_run(loop);
+	free_tasks(loop);
+	weft__futures_free(loop);
+	weft__timers_free(loop);
+	weft__ring_exit(loop);
+	weft__stack_cache_free(loop);
+	weft__task_free_cache(loop);
+	weft__delete_array(loop->stack_cache, loop->cache_cap);
+	weft__delete(loop);
+	return left;
+}
+
+/* ---- asyncio.run ------------------------------------------------------------------------ */
+
+static const char *setup_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return " (io_uring is disabled here: see sysctl kernel.io_uring_disabled, or the "
+		       "seccomp profile of the container runtime)";
+	case -ENOSYS:
+		return " (this kernel has no io_uring; weft needs Linux 5.19 or later)";
+	case -ENOMEM:
+		return " (out of memory, or RLIMIT_MEMLOCK too low on kernels before 5.12)";
+	default:
+		return "";
+	}
+}
+
+int weft_run(int (*main_fn)(void *), void *arg, const struct weft_loop_opts *opts)
+{
+	const struct weft_task_opts topts = {.name = "main"};
+	struct weft_loop *loop;
+	struct weft_task *task;
+	int r, status = 0;
+
+	if (!main_fn)
+		return -EINVAL;
+	if (weft__loop())
+		return -EBUSY;
+	r = weft_loop_new(&loop, opts);
+	if (r) {
+		fprintf(stderr, "weft: cannot create an event loop: %s%s\n", weft_strerror(r),
+			setup_hint(r));
+		return r;
+	}
+	r = weft_loop_spawn(loop, &task, main_fn, arg, &topts);
+	if (r == 0) {
+		while ((r = weft_loop_run_until(loop, task, &status)) == 1)
+			weft_task_cancel(task); /* stopped before main returned: cancel it, go on */
+		if (r == 0)
+			r = status;
+	}
+	weft_loop_close(loop);
+	return r;
+}

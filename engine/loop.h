@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* The loop record and its ring plumbing: private to the engine and the modules built on it. */
+#ifndef WEFT_ENGINE_LOOP_H
+#define WEFT_ENGINE_LOOP_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/loop.h"
+#include "ctx.h"
+#include "list.h"
+#include "timer.h"
+
+struct weft_task;
+struct weft__callback;
+
+struct weft_loop {
+	struct io_uring ring;
+	unsigned features;           /* WEFT_FEAT_* */
+	uint8_t ops[256 / 8];        /* opcodes the kernel's probe reports */
+
+	/* scheduling */
+	struct weft__ctx sched_ctx;  /* the thread's own stack, where the loop turn runs */
+	struct weft__ctx *switch_from; /* ASan: who switched to the context now resuming */
+	struct weft_task *current;
+	struct weft_task *runq_head, *runq_tail;
+	unsigned runq_len;
+	unsigned budget;             /* tasks left to run in this turn */
+	struct weft_task *dead;      /* finished task whose stack is released after the switch */
+
+	/* kernel */
+	unsigned inflight;           /* ops awaiting a CQE (the wake-up read excluded) */
+	uint16_t gen;                /* user_data generation, bumped per op */
+
+	/* tasks */
+	struct weft__list tasks;     /* every task not yet freed, in spawn order */
+	size_t alive;                /* spawned and not finished */
+	uint64_t next_id;
+	struct weft_task *task_free; /* recycled task records */
+	unsigned ntask_free;
+
+	/* stacks */
+	size_t stack_size;           /* default usable size */
+	void **stack_cache;          /* mappings of default-sized stacks ready for reuse */
+	unsigned ncached, cache_cap;
+
+	/* time */
+	struct weft__timer **heap;
+	uint32_t heap_len, heap_cap;
+	unsigned user_timers;        /* armed weft_timer handles: they keep weft_loop_run going */
+	struct weft__list timers;    /* every weft_timer of the loop, freed at close */
+	struct weft__list futures;   /* every weft_future of the loop, freed at close */
+
+	/* callbacks from weft_call_soon */
+	struct weft__callback *cb_head, *cb_tail;
+
+	/* crossing threads: stop requests and wake-ups */
+	atomic_int stop;
+	int wake_fd;                 /* eventfd a read is kept armed on while the loop runs */
+	uint64_t wake_buf;
+	bool wake_armed;
+
+	/* life cycle */
+	pthread_t owner;
+	bool enabled;                /* ring enabled on the owner thread */
+	bool running;
+	bool closing;
+
+	/* debug */
+	bool debug;
+	int64_t slow_ns;
+	int64_t slice_start;
+};
+
+/* user_data layout: [gen:16][pointer:45][kind:3]. The generation makes a stale ASYNC_CANCEL
+ * miss a record reused at the same address; the kind selects the CQE handler (cqe_handlers). */
+enum weft__ud_kind {
+	WEFT__UD_IGNORE = 0, /* failed cancels and other CQEs nobody waits for */
+	WEFT__UD_OP = 1,     /* a fiber parked in weft__op_wait */
+	WEFT__UD_WAKE = 2,   /* the loop's eventfd read */
+	WEFT__UD_HANDLER = 3, /* a struct weft__handler: multishot and internal completions */
+	WEFT__UD_LIBURING = 7, /* liburing's own timeout SQEs (LIBURING_UDATA_TIMEOUT) */
+};
+#define WEFT__UD_PTR_MASK 0x0000fffffffffff8ull
+
+static inline uint64_t weft__ud(const void *ptr, enum weft__ud_kind kind, uint16_t gen)
+{
+	return (uint64_t)gen << 48 | ((uint64_t)(uintptr_t)ptr & WEFT__UD_PTR_MASK) | kind;
+}
+
+/* Completion handler for records that are not fiber ops (multishot ops, internal reads). */
+struct weft__handler {
+	void (*complete)(struct weft_loop *loop, struct weft__handler *h,
+			 const struct io_uring_cqe *cqe);
+};
+
+/* An SQE, flushing the submission queue first if it is full. Never NULL. */
+struct io_uring_sqe *weft__sqe(struct weft_loop *loop);
+/* Reap every CQE available without entering the kernel, plus overflowed ones. */
+void weft__reap(struct weft_loop *loop);
+/* Whether the kernel supports @opcode (from the start-up probe). */
+static inline bool weft__op_supported(const struct weft_loop *loop, unsigned opcode)
+{
+	return opcode < 256 && (loop->ops[opcode / 8] >> (opcode % 8) & 1);
+}
+
+/* The ring: set-up with probing and fallbacks (ring.c). */
+int weft__ring_init(struct weft_loop *loop, const struct weft_loop_opts *opts);
+int weft__ring_enable(struct weft_loop *loop);
+void weft__ring_exit(struct weft_loop *loop);
+/* One trip to the kernel: submit, wait if @block (until the next timer), reap. */
+void weft__ring_turn(struct weft_loop *loop, bool block);
+void weft__ring_arm_wake(struct weft_loop *loop);
+
+/* Debug helpers (debug.c). */
+void weft__debug_init(struct weft_loop *loop, const struct weft_loop_opts *opts);
+void weft__debug_slow(struct weft_loop *loop, struct weft_task *task);
+void weft__debug_leftovers(struct weft_loop *loop);
+
+/* Free every future of the loop (future.c, at close). */
+void weft__futures_free(struct weft_loop *loop);
+
+/* Callbacks queued by weft_call_soon (loop.c). */
+void weft__callbacks_run(struct weft_loop *loop);
+
+#endif

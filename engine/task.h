@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The task record, private to the engine. */
+#ifndef WEFT_ENGINE_TASK_H
+#define WEFT_ENGINE_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/task.h"
+#include "ctx.h"
+#include "list.h"
+
+struct weft__wait;
+struct weft__scope;
+struct weft_group;
+
+/* Something to run when a task returns: joiners, on_done callbacks, wait/gather watchers. */
+struct weft__hook {
+	struct weft__list link;
+	void (*fn)(struct weft__hook *hook, struct weft_task *task);
+};
+
+struct weft_task {
+	struct weft__ctx ctx;
+	struct weft_loop *loop;
+	struct weft_task *runq_next;
+	struct weft__wait *wait;      /* what it is parked on */
+	struct weft__scope *scope;    /* innermost open scope */
+	uint8_t state;                /* enum weft_task_state */
+	bool started;
+	bool cancel_requested;
+	bool detached;
+	bool joining;                 /* someone is in weft_task_join on it */
+	bool mark;                    /* scratch for duplicate checks */
+	int status;
+	weft_task_fn fn;
+	void *arg;
+	struct weft__list hooks;      /* run when it returns */
+	struct weft__list node;       /* loop->tasks */
+	struct weft_group *group;     /* owning task group, if any */
+	struct weft__list group_link;
+	void *stack;                  /* the mapping: guard, then the usable stack */
+	size_t stack_size;            /* usable size */
+	unsigned vg_stack_id;
+	uint64_t id;
+	char name[32];
+};
+
+/* Spawn with an explicit group (NULL: none). */
+int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task_fn fn, void *arg,
+		     const struct weft_task_opts *opts, struct weft_group *group);
+/* Run a finished task's hooks and mark it done (from the task's own context). */
+void weft__task_finish(struct weft_task *task, int status);
+/* Release a dead task's stack, and its record if nobody holds the handle. */
+void weft__task_release(struct weft_loop *loop, struct weft_task *task);
+/* Free a finished task's record (join, gather, group). */
+void weft__task_free(struct weft_loop *loop, struct weft_task *task);
+void weft__task_free_cache(struct weft_loop *loop);
+
+/* Park the current task until @task returns or @until passes (0; check the state), or until
+ * interrupted (the reason). WEFT__PARK_NO_DEADLINE makes the wait uninterruptible. */
+int weft__task_wait_done(struct weft_task *task, int64_t until, unsigned park_flags);
+/* Argument checks shared by join-like calls: 0, -EINVAL, -EPERM, -EDEADLK, -EBUSY. */
+int weft__task_join_check(struct weft_task *task);
+/* Run @loop until @task is done (loop.c). 0, 1 if stopped first, or an error. */
+int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task);
+
+static inline void weft__hook_add(struct weft_task *t, struct weft__hook *h,
+				  void (*fn)(struct weft__hook *, struct weft_task *))
+{
+	h->fn = fn;
+	weft__list_add_tail(&t->hooks, &h->link);
+}
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft.h - a high-performance async engine for Linux, built on io_uring.
+ *
+ * Include this one header. The modules:
+ *   weft/common.h  errors, time units, version
+ *   weft/loop.h    event loops (one io_uring each, one per thread), weft_run()
+ *   weft/task.h    tasks: spawn, join, detach, cancel, done callbacks, introspection
+ *   weft/time.h    clock, sleep, yield, callback timers
+ *   weft/scope.h   deadlines, cancel scopes, shields
+ *   weft/group.h   gather, wait, as_completed, wait_for, task groups (nurseries)
+ *   weft/future.h  one-shot futures
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/common.h"
+#include "weft/loop.h"
+#include "weft/task.h"
+#include "weft/time.h"
+#include "weft/scope.h"
+#include "weft/group.h"
+#include "weft/future.h"
+
+#endif

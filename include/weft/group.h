@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft/group.h - waiting on many tasks: gather, wait, as_completed, wait_for, and task groups
+ * (trio's nursery, asyncio.TaskGroup).
+ *
+ * None of these leave a task running behind the caller's back: whatever a call stops waiting for
+ * early, it cancels and waits for, unless its documentation says the handles stay with you.
+ * Not thread-safe: call them from fibers of the tasks' loop.
+ */
+#ifndef WEFT_GROUP_H
+#define WEFT_GROUP_H
+
+#include "common.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Flags for weft_gather(). */
+#define WEFT_GATHER_FAIL_FAST (1u << 0) /* on the first failure, cancel the rest */
+
+/*
+ * weft_gather - join all @n @tasks, storing each status in @statuses[i] (asyncio.gather with
+ * return_exceptions=True). Every handle is consumed.
+ * With WEFT_GATHER_FAIL_FAST, the first task to fail (status < 0) gets the others cancelled; they
+ * are still waited for, so none outlives the call.
+ * If the gathering task is cancelled or its deadline expires, all @tasks are cancelled and
+ * waited for, and that error is returned.
+ * Returns 0 if every status is >= 0, else the first failure in completion order; -EINVAL for bad
+ * arguments (a NULL, duplicate or detached task; nothing is consumed then).
+ */
+WEFT_API int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
+
+/* Return conditions for weft_wait() (asyncio.wait's return_when). */
+enum weft_wait_mode {
+	WEFT_WAIT_ALL_COMPLETED,   /* every task has returned */
+	WEFT_WAIT_FIRST_COMPLETED, /* at least one has returned */
+	WEFT_WAIT_FIRST_EXCEPTION, /* one has failed (status < 0), or all have returned */
+};
+
+/*
+ * weft_wait - wait until @mode is satisfied or @timeout_ns passes (WEFT_FOREVER: no timeout).
+ * Nothing is consumed or cancelled: the handles stay yours; use weft_task_done() to split them
+ * into done and pending. Returns the number of tasks done (0 if the timeout passed with none),
+ * or -ECANCELED / -ETIMEDOUT (an enclosing deadline), -EINVAL, -ENOMEM.
+ */
+WEFT_API int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns);
+
+/* as_completed: an iterator yielding tasks in the order they finish. */
+typedef struct weft_as_completed weft_as_completed;
+
+/*
+ * weft_as_completed_new - start watching @n @tasks. The handles stay yours (join each one the
+ * iterator gives you). Returns 0, -EINVAL or -ENOMEM.
+ */
+WEFT_API int weft_as_completed_new(weft_as_completed **itp, weft_task **tasks, size_t n);
+
+/*
+ * weft_as_completed_next - wait for the next task to finish and store it in @taskp.
+ * Returns 0, -ENOENT when every task has been returned, or -ECANCELED / -ETIMEDOUT.
+ */
+WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_task **taskp);
+
+/* weft_as_completed_free - stop watching. Tasks not yet returned by _next stay yours. */
+WEFT_API void weft_as_completed_free(weft_as_completed *it);
+
+/*
+ * weft_task_wait_for - join @task, giving it @timeout_ns (asyncio.wait_for).
+ * On time: 0 with its @status. On timeout: @task is cancelled and waited for, its status is stored
+ * and -ETIMEDOUT returned. If the caller is cancelled, @task is cancelled and waited for too, and
+ * -ECANCELED returned. In every case the handle is consumed. -EINVAL, -EDEADLK as for join.
+ */
+WEFT_API int weft_task_wait_for(weft_task *task, int64_t timeout_ns, int *status);
+
+/*
+ * Task groups (nurseries): children cannot outlive the group; the first child to fail cancels its
+ * siblings and the body of the group, and its error reaches the parent through weft_group_close().
+ *
+ *     weft_group *g;
+ *     weft_group_open(&g);
+ *     weft_group_spawn(g, worker, a, NULL);
+ *     weft_group_spawn(g, worker, b, NULL);
+ *     int err = weft_group_close(g);      // waits for both
+ *
+ * Between open and close the group is a cancel scope of the opening task, so it nests with
+ * weft_scope_enter/exit like braces.
+ */
+typedef struct weft_group weft_group;
+
+/* weft_group_open - open a group in the current task. Returns 0, -ENOMEM, -EPERM outside a fiber. */
+WEFT_API int weft_group_open(weft_group **groupp);
+
+/*
+ * weft_group_spawn - spawn a child in @group. Returns 0, -ENOMEM, -EINVAL, or -ECANCELED if the
+ * group is already cancelled (the child is not started). Callable from the group's children too.
+ */
+WEFT_API int weft_group_spawn(weft_group *group, weft_task_fn fn, void *arg,
+			      const struct weft_task_opts *opts);
+
+/* weft_group_cancel - cancel every child and the group's body. */
+WEFT_API void weft_group_cancel(weft_group *group);
+
+/*
+ * weft_group_close - wait for every child, close the group's scope, free the group.
+ * If the opening task is cancelled meanwhile, the children are cancelled and still waited for.
+ * Returns 0; the first child failure (its negative status, other than the -ECANCELED of siblings
+ * the group cancelled); -ECANCELED if the group or the task was cancelled from outside;
+ * -ETIMEDOUT if an enclosing deadline expired; -EINVAL if @group is not the innermost scope.
+ */
+WEFT_API int weft_group_close(weft_group *group);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

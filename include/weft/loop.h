@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft/loop.h - event loops: one io_uring each, one per thread.
+ *
+ * A loop owns a ring, its tasks (fibers), timers and primitives. Nothing of a loop may be touched
+ * from another thread except through the calls marked "thread-safe". A loop is bound to the first
+ * thread that runs it (weft_loop_run*); running it later from another thread fails with -EXDEV.
+ */
+#ifndef WEFT_LOOP_H
+#define WEFT_LOOP_H
+
+#include <stdio.h>
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_loop weft_loop;
+
+/* Debug switch for struct weft_loop_opts.debug. */
+enum weft_debug {
+	WEFT_DEBUG_ENV = 0, /* on when the environment has WEFT_DEBUG=1 (the default) */
+	WEFT_DEBUG_ON = 1,
+	WEFT_DEBUG_OFF = 2,
+};
+
+/* Ring set-up choices for struct weft_loop_opts.ring_flags: forbid a feature even if the kernel
+ * has it (for testing the fallbacks, or to share the ring's thread with odd code). */
+#define WEFT_RING_NO_DEFER_TASKRUN (1u << 0) /* no SINGLE_ISSUER|DEFER_TASKRUN */
+#define WEFT_RING_NO_COOP_TASKRUN  (1u << 1) /* no COOP_TASKRUN either */
+
+/*
+ * Options for weft_loop_new(). Zero means "the default" for every field, so
+ * `struct weft_loop_opts o = {0};` (or passing NULL) is always valid.
+ */
+struct weft_loop_opts {
+	unsigned sq_entries;      /* submission queue size; default 256 (rounded up to a power of 2) */
+	unsigned cq_entries;      /* completion queue size; default 8 x sq_entries */
+	unsigned ring_flags;      /* WEFT_RING_* restrictions; default 0 (best the kernel has) */
+	size_t stack_size;        /* default fiber stack size; default 64 KiB (256 KiB under ASan) */
+	unsigned stack_cache;     /* default-sized stacks kept for reuse; default 64 */
+	enum weft_debug debug;    /* debug mode; default: from env WEFT_DEBUG */
+	int64_t slow_ns;          /* debug: warn when a fiber runs this long without yielding;
+				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
+};
+
+/* Kernel features a loop found and uses; see weft_loop_features(). */
+#define WEFT_FEAT_SINGLE_ISSUER (1u << 0) /* IORING_SETUP_SINGLE_ISSUER */
+#define WEFT_FEAT_DEFER_TASKRUN (1u << 1) /* IORING_SETUP_DEFER_TASKRUN */
+#define WEFT_FEAT_COOP_TASKRUN  (1u << 2) /* IORING_SETUP_COOP_TASKRUN */
+#define WEFT_FEAT_EXT_ARG       (1u << 3) /* timed waits in one io_uring_enter */
+#define WEFT_FEAT_CQE_SKIP      (1u << 4) /* cancels post no CQE when they succeed */
+#define WEFT_FEAT_REG_RING_FD   (1u << 5) /* registered ring fd */
+#define WEFT_FEAT_GUARD_MADV    (1u << 6) /* stack guards without extra VMAs (Linux 6.13+) */
+
+/*
+ * weft_loop_new - create a loop.
+ * @loopp: receives the loop.
+ * @opts: NULL for defaults.
+ * The ring is set up with the best flags the kernel accepts (SINGLE_ISSUER|DEFER_TASKRUN, else
+ * COOP_TASKRUN, else none). Returns 0, -EINVAL (bad options), -ENOMEM, -EMFILE, or the kernel's
+ * refusal of io_uring itself: -ENOSYS (no io_uring in this kernel) or -EPERM (disabled by the
+ * kernel.io_uring_disabled sysctl or a seccomp filter, as in Docker's default profile).
+ * Thread-safe (the loop belongs to no thread until it first runs).
+ */
+WEFT_API int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts);
+
+/*
+ * weft_loop_close - cancel what is left, wait for it to finish, and free the loop.
+ * Tasks still running are cancelled and run until they return; finished tasks nobody joined are
+ * freed. In debug mode each leftover task is named on stderr. Returns the number of tasks that
+ * were still running (0 for a clean close), or -EBUSY if called from inside the loop.
+ * Not thread-safe: call it from the loop's thread (or any thread if it never ran).
+ */
+WEFT_API int weft_loop_close(weft_loop *loop);
+
+/*
+ * weft_loop_run - run until every task has finished (and no weft_timer is pending), or until
+ * weft_loop_stop(). Returns 0, 1 if stopped, -EXDEV from the wrong thread, -EBUSY if the loop is
+ * already running (nested run).
+ */
+WEFT_API int weft_loop_run(weft_loop *loop);
+
+/*
+ * weft_loop_run_forever - run until weft_loop_stop(), even with nothing to do.
+ * Returns 0 when stopped, -EXDEV from the wrong thread, -EBUSY if already running.
+ */
+WEFT_API int weft_loop_run_forever(weft_loop *loop);
+
+/*
+ * weft_loop_stop - make weft_loop_run*() return at the end of the current turn.
+ * Thread-safe and async-signal-safe: it may be called from any thread or a signal handler.
+ * A stop requested while the loop is not running makes its next run return at once.
+ */
+WEFT_API void weft_loop_stop(weft_loop *loop);
+
+/* weft_loop_current - the loop running on this thread, or NULL. Thread-safe. */
+WEFT_API weft_loop *weft_loop_current(void);
+
+/* weft_loop_features - the WEFT_FEAT_* bits this loop's ring was set up with. Thread-safe. */
+WEFT_API unsigned weft_loop_features(const weft_loop *loop);
+
+/*
+ * weft_loop_dump - write one line per live task (id, name, state, what it waits on) to @out.
+ * Useful from a debugger (call weft_loop_dump(loop, stderr)) or a signal-driven diagnostic.
+ * Not thread-safe.
+ */
+WEFT_API void weft_loop_dump(weft_loop *loop, FILE *out);
+
+/*
+ * weft_call_soon - run @fn(@arg) on the loop's own stack at the start of its next turn.
+ * Plain callback code: @fn must not block (it may spawn tasks, set futures, start timers).
+ * Returns 0 or -ENOMEM. Not thread-safe (cross-thread posting lives in weft/thread.h).
+ */
+WEFT_API int weft_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
+
+/*
+ * weft_run - asyncio.run(): create a loop, run @main(@arg) as its first task until it returns,
+ * cancel whatever it left running, close the loop, and return @main's return value.
+ * If the loop cannot be created, says why on stderr and returns the error.
+ * Must not be called from inside a running loop (-EBUSY).
+ */
+WEFT_API int weft_run(int (*main)(void *arg), void *arg, const struct weft_loop_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft/task.h - tasks: fibers with a name, a status and a life cycle (asyncio.Task).
+ *
+ * A task runs fn(arg) on its own stack. Its int return value is its status: >= 0 for success,
+ * a negative errno for failure (the C stand-in for an exception). Results larger than an int go
+ * through @arg. A task handle stays valid until it is joined (weft_task_join and friends) or
+ * detached; a detached task frees itself when it returns.
+ *
+ * Cancellation is a request, delivered at the task's next blocking call (or the one it is parked
+ * in), which returns -ECANCELED. It is sticky: every later blocking call of that task also returns
+ * -ECANCELED at once, except inside a shield scope (weft/scope.h) - so cleanup code that must
+ * block (flush, graceful close) runs in a shield. An operation that completed before the cancel
+ * took effect returns its result, never losing data; the cancel then shows at the next call.
+ *
+ * All calls here are for the loop's own thread only (not thread-safe).
+ */
+#ifndef WEFT_TASK_H
+#define WEFT_TASK_H
+
+#include "common.h"
+#include "loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_task weft_task;
+
+/* A task's entry point. The return value becomes the task's status. */
+typedef int (*weft_task_fn)(void *arg);
+
+/* Options for spawning; NULL or zeroed fields mean defaults. */
+struct weft_task_opts {
+	const char *name;  /* copied (first 31 bytes); default "task-<id>" */
+	size_t stack_size; /* default: the loop's (64 KiB); rounded up to pages, at least 16 KiB */
+};
+
+/* Task states, as weft_task_state() reports them. */
+enum weft_task_state {
+	WEFT_TASK_READY,   /* spawned or woken, waiting for its turn */
+	WEFT_TASK_RUNNING, /* the current task */
+	WEFT_TASK_PARKED,  /* blocked in a weft call */
+	WEFT_TASK_DONE,    /* returned; its status is known */
+};
+
+/*
+ * weft_spawn - create a task on the current thread's loop; it first runs on a later turn.
+ * @taskp: receives the handle; NULL spawns it detached.
+ * Returns 0, -EINVAL (no fn, absurd stack size), -ENOMEM, or -EPERM with no loop on this thread.
+ * May be called from a fiber or from callback code running on the loop.
+ */
+WEFT_API int weft_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
+			const struct weft_task_opts *opts);
+
+/*
+ * weft_loop_spawn - like weft_spawn on an explicit loop, e.g. before it runs.
+ * Call it from the loop's thread, or from any thread while the loop is not running.
+ */
+WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
+			     const struct weft_task_opts *opts);
+
+/*
+ * weft_task_join - wait for @task to return, store its status in @status (may be NULL) and free
+ * the handle. Joining an already finished task returns at once.
+ * Returns 0 (the handle is gone), or -ECANCELED / -ETIMEDOUT if the *joining* task was cancelled
+ * or its deadline expired (the handle stays valid and @task keeps running: joining never cancels
+ * the joined task, which is what asyncio.shield() provides), -EDEADLK for joining yourself,
+ * -EINVAL for NULL or a detached task, -EPERM outside a fiber.
+ */
+WEFT_API int weft_task_join(weft_task *task, int *status);
+
+/*
+ * weft_loop_run_until - run @loop until @task returns (loop.run_until_complete), then join it:
+ * store its status in @status (may be NULL) and free the handle. Other tasks run meanwhile and
+ * are left as they are. Returns 0; 1 if weft_loop_stop() came first (the handle stays valid);
+ * -EINVAL; -EXDEV from the wrong thread; -EBUSY from inside a running loop.
+ */
+WEFT_API int weft_loop_run_until(weft_loop *loop, weft_task *task, int *status);
+
+/*
+ * weft_task_detach - let @task free itself when it returns (now, if it already has).
+ * The handle must not be used afterwards. Returns 0 or -EINVAL.
+ */
+WEFT_API int weft_task_detach(weft_task *task);
+
+/*
+ * weft_task_cancel - request cancellation of @task (see the top of this file).
+ * A task cancelled before it first ran never runs: its status is -ECANCELED.
+ * Returns 0, or -EALREADY if it has already returned. Callable from fibers and loop callbacks.
+ */
+WEFT_API int weft_task_cancel(weft_task *task);
+
+/* weft_task_done - true once @task has returned (asyncio Task.done()). */
+WEFT_API bool weft_task_done(const weft_task *task);
+
+/* weft_task_cancelled - true if cancellation was requested for @task. */
+WEFT_API bool weft_task_cancelled(const weft_task *task);
+
+/*
+ * weft_task_status - the status of a finished task without joining it (Task.result()).
+ * Returns -EAGAIN if it has not finished yet (the status itself may be any int).
+ */
+WEFT_API int weft_task_status(const weft_task *task, int *status);
+
+/* weft_task_state - where @task is in its life cycle. */
+WEFT_API enum weft_task_state weft_task_state(const weft_task *task);
+
+/* weft_task_name - the task's name (never NULL; valid while the handle is). */
+WEFT_API const char *weft_task_name(const weft_task *task);
+
+/* weft_task_id - a number unique among the tasks of its loop, starting at 1. */
+WEFT_API uint64_t weft_task_id(const weft_task *task);
+
+/*
+ * weft_task_on_done - call @fn(@task, @arg) on the loop's stack when @task returns (at once if it
+ * already has). Callbacks run in the order added, before joiners wake. They must not block, and
+ * must not join or detach @task. Returns 0, -ENOMEM, or -EINVAL.
+ */
+WEFT_API int weft_task_on_done(weft_task *task, void (*fn)(weft_task *task, void *arg),
+			       void *arg);
+
+/* weft_task_current - the task running now, or NULL in loop callbacks / plain threads. */
+WEFT_API weft_task *weft_task_current(void);
+
+/*
+ * weft_loop_tasks - call @visit(@task, @arg) for every task of @loop that is not yet freed
+ * (running, parked, ready, or done but not yet joined), in spawn order. Stops early and returns
+ * @visit's value when it returns non-zero; returns 0 otherwise. @visit must not spawn, join or
+ * free tasks.
+ */
+WEFT_API int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *task, void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
