@@ -8,19 +8,24 @@
 void weft__ctx_trampoline(void);
 
 #if defined(__x86_64__)
-void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg)
+uint64_t weft__ctx_fpstate(void)
 {
-	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
-	uint64_t *sp = (uint64_t *)(top - 80);
 	uint32_t mxcsr;
 	uint16_t x87cw;
 
-	/* New fibers inherit the creating thread's rounding and exception masks, as threads do. */
 	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
 	__asm__ volatile("fnstcw %0" : "=m"(x87cw));
-	memset(sp, 0, 80);
 	/* Same layout as the switch's 8-byte slot: mxcsr, x87 cw, two bytes of zero padding. */
-	sp[0] = (uint64_t)mxcsr | (uint64_t)x87cw << 32;
+	return (uint64_t)mxcsr | (uint64_t)x87cw << 32;
+}
+
+void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg,
+		    uint64_t fpstate)
+{
+	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 80);
+
+	sp[0] = fpstate;
 	sp[1] = 0;                            /* r15 */
 	sp[2] = 0;                            /* r14 */
 	sp[3] = (uint64_t)(uintptr_t)entry;   /* r13 */
@@ -29,6 +34,7 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 	sp[6] = 0;                            /* rbp */
 	sp[7] = (uint64_t)(uintptr_t)weft__ctx_trampoline;
 	/* sp[8], sp[9]: 16 bytes between the return slot and top keep the entry call 16-aligned. */
+	sp[8] = sp[9] = 0;
 	ctx->sp = sp;
 #ifdef WEFT_ASAN
 	ctx->fake_stack = NULL;
@@ -37,18 +43,25 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 #endif
 }
 #elif defined(__aarch64__)
-void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg)
+uint64_t weft__ctx_fpstate(void)
 {
-	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
-	uint64_t *sp = (uint64_t *)(top - 176);
 	uint64_t fpcr;
 
 	__asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+	return fpcr;
+}
+
+void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg,
+		    uint64_t fpstate)
+{
+	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
+	uint64_t *sp = (uint64_t *)(top - 176);
+
 	memset(sp, 0, 176);
 	sp[0] = (uint64_t)(uintptr_t)entry;   /* x19 */
 	sp[1] = (uint64_t)(uintptr_t)arg;     /* x20 */
 	sp[11] = (uint64_t)(uintptr_t)weft__ctx_trampoline; /* x30 */
-	sp[20] = fpcr;
+	sp[20] = fpstate;
 	ctx->sp = sp;
 #ifdef WEFT_ASAN
 	ctx->fake_stack = NULL;

@@ -11,6 +11,7 @@
 #define WEFT_ENGINE_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_ASAN 1
@@ -36,10 +37,18 @@ struct weft__ctx {
 void weft__ctx_switch(void **save_sp, void *load_sp);
 
 /*
- * weft__ctx_make - prepare @ctx so the first switch to it calls @entry(@arg) on the stack whose
- * highest address is @top. @entry must never return.
+ * weft__ctx_fpstate - the calling thread's FP control state (MXCSR and x87 control word, or
+ * FPCR), for new contexts to start with: fibers inherit their loop thread's rounding and
+ * exception masks, as threads do. Read once per loop, not per spawn: fnstcw is slow.
  */
-void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg);
+uint64_t weft__ctx_fpstate(void);
+
+/*
+ * weft__ctx_make - prepare @ctx so the first switch to it calls @entry(@arg) on the stack
+ * [@lo, @lo + @size), with FP control state @fpstate. @entry must never return.
+ */
+void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(void *), void *arg,
+		    uint64_t fpstate);
 
 /*
  * Switch from @from to @to. @dying: @from will never be resumed (lets ASan drop its fake stack).

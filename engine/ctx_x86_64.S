@@ -24,7 +24,7 @@ weft__ctx_switch:
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
-	subq	$8, %rsp
+	pushq	$0			/* the FP control slot, padding zeroed for the compare */
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
 	movq	(%rsp), %rax		/* rax = this context's FP control words */

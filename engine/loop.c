@@ -57,6 +57,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 		return -ENOMEM;
 	}
 	weft__debug_init(loop, opts);
+	loop->fpstate = weft__ctx_fpstate();
 	r = weft__ring_init(loop, opts);
 	if (r) {
 		weft__delete_array(loop->stack_cache, loop->cache_cap);

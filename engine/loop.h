@@ -30,6 +30,7 @@ struct weft_loop {
 	unsigned runq_len;
 	unsigned budget;             /* tasks left to run in this turn */
 	struct weft_task *dead;      /* finished task whose stack is released after the switch */
+	uint64_t fpstate;            /* FP control state new fibers start with (weft__ctx_fpstate) */
 
 	/* kernel */
 	unsigned inflight;           /* ops awaiting a CQE (the wake-up read excluded) */
@@ -51,6 +52,7 @@ struct weft_loop {
 	struct weft__timer **heap;
 	uint32_t heap_len, heap_cap;
 	unsigned user_timers;        /* armed weft_timer handles: they keep weft_loop_run going */
+	unsigned ntimers;            /* weft_timer handles in existence (each may take a heap slot) */
 	struct weft__list timers;    /* every weft_timer of the loop, freed at close */
 	struct weft__list futures;   /* every weft_future of the loop, freed at close */
 

@@ -19,6 +19,7 @@
 #include "stack.h"
 #include "task.h"
 
+#ifndef WEFT_ASAN
 static struct sigaction previous;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static __thread void *altstack;
@@ -94,14 +95,11 @@ static void install(void)
 
 void weft__overflow_install(void)
 {
-#ifndef WEFT_ASAN
 	pthread_once(&install_once, install);
-#endif
 }
 
 void weft__overflow_thread_init(void)
 {
-#ifndef WEFT_ASAN
 	stack_t ss, old;
 	size_t size = 64 * 1024;
 
@@ -116,5 +114,13 @@ void weft__overflow_thread_init(void)
 	ss.ss_size = size;
 	ss.ss_flags = 0;
 	sigaltstack(&ss, NULL);
-#endif
 }
+#else
+void weft__overflow_install(void)
+{
+}
+
+void weft__overflow_thread_init(void)
+{
+}
+#endif

@@ -122,6 +122,7 @@ int weft__ring_enable(struct weft_loop *loop)
 	if (io_uring_register_ring_fd(&loop->ring) == 1)
 		loop->features |= WEFT_FEAT_REG_RING_FD;
 	loop->owner = pthread_self();
+	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
 	loop->enabled = true;
 	weft__overflow_thread_init();
 	weft__ring_arm_wake(loop);

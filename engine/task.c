@@ -21,10 +21,9 @@ static struct weft_task *task_alloc(struct weft_loop *loop)
 	if (t) {
 		loop->task_free = t->runq_next;
 		loop->ntask_free--;
-		memset(t, 0, sizeof(*t));
-		return t;
+		return t; /* spawn sets every field: a 350-byte memset was a fifth of a spawn */
 	}
-	return weft__new(struct weft_task);
+	return weft__alloc(sizeof(*t));
 }
 
 static void task_recycle(struct weft_loop *loop, struct weft_task *t)
@@ -57,8 +56,8 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	if (!loop || !fn || stack_size > WEFT__STACK_MAX)
 		return -EINVAL;
 	/* Every task may arm one park timer: make its heap slot now, so parking can't fail. */
-	if (loop->heap_cap <= loop->alive + loop->user_timers + 1 &&
-	    weft__timers_reserve(loop, loop->alive + loop->user_timers + 64))
+	if (loop->heap_cap <= loop->alive + loop->ntimers + 1 &&
+	    weft__timers_reserve(loop, loop->alive + loop->ntimers + 64))
 		return -ENOMEM;
 	t = task_alloc(loop);
 	if (!t)
@@ -68,15 +67,21 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 		return -ENOMEM;
 	}
 	t->loop = loop;
+	t->wait = NULL;
+	t->scope = NULL;
+	t->started = t->cancel_requested = t->detached = t->joining = t->mark = false;
+	t->status = 0;
 	t->fn = fn;
 	t->arg = arg;
+	t->group = NULL;
 	t->id = ++loop->next_id;
+	t->name[0] = '\0';
 	if (opts && opts->name)
 		snprintf(t->name, sizeof(t->name), "%s", opts->name);
 	weft__list_init(&t->hooks);
 	weft__list_init(&t->group_link);
 	weft__ctx_make(&t->ctx, (char *)t->stack + WEFT__STACK_GUARD, t->stack_size,
-		       weft__sched_entry, t);
+		       weft__sched_entry, t, loop->fpstate);
 	weft__list_add_tail(&loop->tasks, &t->node);
 	loop->alive++;
 	if (group)

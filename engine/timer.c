@@ -147,13 +147,10 @@ static void user_timer_fired(struct weft__timer *timer)
 int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), void *arg)
 {
 	struct weft_timer *t;
-	size_t ntimers = 0;
-	struct weft__list *pos, *tmp;
 
 	if (!loop || !timerp || !fn)
 		return -EINVAL;
-	weft__list_for_each_safe(pos, tmp, &loop->timers) ntimers++;
-	if (weft__timers_reserve(loop, loop->alive + ntimers + 1))
+	if (weft__timers_reserve(loop, loop->alive + loop->ntimers + 1))
 		return -ENOMEM;
 	t = weft__new(struct weft_timer);
 	if (!t)
@@ -163,6 +160,7 @@ int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), 
 	t->fn = fn;
 	t->arg = arg;
 	weft__list_add_tail(&loop->timers, &t->node);
+	loop->ntimers++;
 	*timerp = t;
 	return 0;
 }
@@ -196,6 +194,7 @@ void weft_timer_free(weft_timer *t)
 		return;
 	weft_timer_stop(t);
 	weft__list_del(&t->node);
+	t->loop->ntimers--;
 	weft__delete(t);
 }
 
