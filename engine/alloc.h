@@ -50,9 +50,9 @@ static inline void weft__free(void *p, size_t size)
 #endif
 }
 
-#define weft__new(type)             ((type *)weft__zalloc(sizeof(type)))
-#define weft__delete(p)             weft__free((p), sizeof(*(p)))
-#define weft__new_array(type, n)    ((type *)weft__zalloc(sizeof(type) * (n)))
-#define weft__delete_array(p, n)    weft__free((p), sizeof(*(p)) * (n))
+#define weft__new(type)		 ((type *)weft__zalloc(sizeof(type)))
+#define weft__delete(p)		 weft__free((p), sizeof(*(p)))
+#define weft__new_array(type, n) ((type *)weft__zalloc(sizeof(type) * (n)))
+#define weft__delete_array(p, n) weft__free((p), sizeof(*(p)) * (n))
 
 #endif

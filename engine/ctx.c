@@ -26,12 +26,12 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 	uint64_t *sp = (uint64_t *)(top - 80);
 
 	sp[0] = fpstate;
-	sp[1] = 0;                            /* r15 */
-	sp[2] = 0;                            /* r14 */
-	sp[3] = (uint64_t)(uintptr_t)entry;   /* r13 */
-	sp[4] = (uint64_t)(uintptr_t)arg;     /* r12 */
-	sp[5] = 0;                            /* rbx */
-	sp[6] = 0;                            /* rbp */
+	sp[1] = 0;			    /* r15 */
+	sp[2] = 0;			    /* r14 */
+	sp[3] = (uint64_t)(uintptr_t)entry; /* r13 */
+	sp[4] = (uint64_t)(uintptr_t)arg;   /* r12 */
+	sp[5] = 0;			    /* rbx */
+	sp[6] = 0;			    /* rbp */
 	sp[7] = (uint64_t)(uintptr_t)weft__ctx_trampoline;
 	/* sp[8], sp[9]: 16 bytes between the return slot and top keep the entry call 16-aligned. */
 	sp[8] = sp[9] = 0;
@@ -58,8 +58,8 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 	uint64_t *sp = (uint64_t *)(top - 176);
 
 	memset(sp, 0, 176);
-	sp[0] = (uint64_t)(uintptr_t)entry;   /* x19 */
-	sp[1] = (uint64_t)(uintptr_t)arg;     /* x20 */
+	sp[0] = (uint64_t)(uintptr_t)entry;		    /* x19 */
+	sp[1] = (uint64_t)(uintptr_t)arg;		    /* x20 */
 	sp[11] = (uint64_t)(uintptr_t)weft__ctx_trampoline; /* x30 */
 	sp[20] = fpstate;
 	ctx->sp = sp;

@@ -16,8 +16,8 @@ void weft__debug_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 	const char *env = getenv("WEFT_DEBUG");
 	const char *slow = getenv("WEFT_DEBUG_SLOW_MS");
 
-	loop->debug = opts->debug == WEFT_DEBUG_ON ||
-		      (opts->debug == WEFT_DEBUG_ENV && env && atoi(env) > 0);
+	loop->debug =
+	    opts->debug == WEFT_DEBUG_ON || (opts->debug == WEFT_DEBUG_ENV && env && atoi(env) > 0);
 	loop->slow_ns = opts->slow_ns ? opts->slow_ns : SLOW_DEFAULT;
 	if (slow && atoll(slow) > 0)
 		loop->slow_ns = atoll(slow) * WEFT_MSEC;
@@ -68,7 +68,7 @@ void weft_loop_dump(weft_loop *loop, FILE *out)
 	fprintf(out, "weft loop %p: %zu running task(s), %u op(s) in flight, %u timer(s)\n",
 		(void *)loop, loop->alive, loop->inflight, loop->heap_len);
 	weft__list_for_each_safe(pos, tmp, &loop->tasks)
-		describe(out, "  ", weft__container_of(pos, struct weft_task, node));
+	    describe(out, "  ", weft__container_of(pos, struct weft_task, node));
 }
 
 void weft__debug_leftovers(struct weft_loop *loop)
@@ -77,7 +77,8 @@ void weft__debug_leftovers(struct weft_loop *loop)
 
 	if (!loop->debug)
 		return;
-	weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+	weft__list_for_each_safe(pos, tmp, &loop->tasks)
+	{
 		struct weft_task *t = weft__container_of(pos, struct weft_task, node);
 		if (t->state != WEFT_TASK_DONE)
 			describe(stderr, "weft: closing loop cancels task ", t);

@@ -20,5 +20,5 @@ const char *weft_version(void)
 #define WEFT_STR_(x) #x
 #define WEFT_STR(x)  WEFT_STR_(x)
 	return WEFT_STR(WEFT_VERSION_MAJOR) "." WEFT_STR(WEFT_VERSION_MINOR) "." WEFT_STR(
-		WEFT_VERSION_PATCH);
+	    WEFT_VERSION_PATCH);
 }

@@ -10,7 +10,7 @@
 
 struct weft_future {
 	struct weft_loop *loop;
-	struct weft__list node;    /* loop->futures */
+	struct weft__list node;	   /* loop->futures */
 	struct weft__list waiters; /* struct future_wait */
 	int status;
 	void *value;
@@ -55,7 +55,7 @@ int weft_future_set(weft_future *f, int status, void *value)
 	f->value = value;
 	while (!weft__list_empty(&f->waiters)) {
 		struct future_wait *fw =
-			weft__container_of(f->waiters.next, struct future_wait, link);
+		    weft__container_of(f->waiters.next, struct future_wait, link);
 		weft__list_del(&fw->link);
 		weft__wake(fw->wait.task);
 	}
@@ -111,7 +111,8 @@ int weft_future_free(weft_future *f)
 void weft__futures_free(struct weft_loop *loop)
 {
 	while (!weft__list_empty(&loop->futures)) {
-		struct weft_future *f = weft__container_of(loop->futures.next, struct weft_future, node);
+		struct weft_future *f =
+		    weft__container_of(loop->futures.next, struct weft_future, node);
 		weft__list_init(&f->waiters); /* their tasks are gone by now */
 		weft_future_free(f);
 	}

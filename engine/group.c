@@ -20,7 +20,7 @@ struct weft_group {
 	size_t alive;
 	int first_error;
 	bool cancelling;
-	struct weft__wait *closer;  /* the owner, parked in weft_group_close */
+	struct weft__wait *closer; /* the owner, parked in weft_group_close */
 };
 
 int weft_group_open(weft_group **gp)
@@ -66,7 +66,7 @@ void weft_group_cancel(weft_group *g)
 		return;
 	g->cancelling = true;
 	weft__list_for_each_safe(pos, tmp, &g->children)
-		weft_task_cancel(weft__container_of(pos, struct weft_task, group_link));
+	    weft_task_cancel(weft__container_of(pos, struct weft_task, group_link));
 	weft__scope_cancel(&g->scope);
 }
 

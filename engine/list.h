@@ -37,7 +37,7 @@ static inline void weft__list_del(struct weft__list *n)
 	n->next = n->prev = n;
 }
 
-#define weft__list_for_each_safe(pos, tmp, head)                                                  \
+#define weft__list_for_each_safe(pos, tmp, head) \
 	for (pos = (head)->next, tmp = pos->next; pos != (head); pos = tmp, tmp = pos->next)
 
 #endif

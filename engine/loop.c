@@ -214,7 +214,8 @@ static int drain_tasks(struct weft_loop *loop)
 	if (weft_timer_new(loop, &timer, close_deadline, loop) == 0)
 		weft_timer_start(timer, give_up, 0);
 	while (loop->alive && weft_now() < give_up) {
-		weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+		weft__list_for_each_safe(pos, tmp, &loop->tasks)
+		{
 			struct weft_task *t = weft__container_of(pos, struct weft_task, node);
 			if (t->state != WEFT_TASK_DONE)
 				weft_task_cancel(t);
@@ -232,7 +233,8 @@ static void free_tasks(struct weft_loop *loop)
 	struct weft__list *pos, *tmp;
 	size_t stuck = 0;
 
-	weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+	weft__list_for_each_safe(pos, tmp, &loop->tasks)
+	{
 		struct weft_task *t = weft__container_of(pos, struct weft_task, node);
 		if (t->state != WEFT_TASK_DONE) {
 			/* Its ops may still be in the kernel: leak the stack rather than let the

@@ -19,55 +19,55 @@ struct weft__callback;
 
 struct weft_loop {
 	struct io_uring ring;
-	unsigned features;           /* WEFT_FEAT_* */
-	uint8_t ops[256 / 8];        /* opcodes the kernel's probe reports */
+	unsigned features;    /* WEFT_FEAT_* */
+	uint8_t ops[256 / 8]; /* opcodes the kernel's probe reports */
 
 	/* scheduling */
-	struct weft__ctx sched_ctx;  /* the thread's own stack, where the loop turn runs */
+	struct weft__ctx sched_ctx;    /* the thread's own stack, where the loop turn runs */
 	struct weft__ctx *switch_from; /* ASan: who switched to the context now resuming */
 	struct weft_task *current;
 	struct weft_task *runq_head, *runq_tail;
 	unsigned runq_len;
-	unsigned budget;             /* tasks left to run in this turn */
-	struct weft_task *dead;      /* finished task whose stack is released after the switch */
-	uint64_t fpstate;            /* FP control state new fibers start with (weft__ctx_fpstate) */
+	unsigned budget;	/* tasks left to run in this turn */
+	struct weft_task *dead; /* finished task whose stack is released after the switch */
+	uint64_t fpstate;	/* FP control state new fibers start with (weft__ctx_fpstate) */
 
 	/* kernel */
-	unsigned inflight;           /* ops awaiting a CQE (the wake-up read excluded) */
-	uint16_t gen;                /* user_data generation, bumped per op */
+	unsigned inflight; /* ops awaiting a CQE (the wake-up read excluded) */
+	uint16_t gen;	   /* user_data generation, bumped per op */
 
 	/* tasks */
-	struct weft__list tasks;     /* every task not yet freed, in spawn order */
-	size_t alive;                /* spawned and not finished */
+	struct weft__list tasks; /* every task not yet freed, in spawn order */
+	size_t alive;		 /* spawned and not finished */
 	uint64_t next_id;
 	struct weft_task *task_free; /* recycled task records */
 	unsigned ntask_free;
 
 	/* stacks */
-	size_t stack_size;           /* default usable size */
-	void **stack_cache;          /* mappings of default-sized stacks ready for reuse */
+	size_t stack_size;  /* default usable size */
+	void **stack_cache; /* mappings of default-sized stacks ready for reuse */
 	unsigned ncached, cache_cap;
 
 	/* time */
 	struct weft__timer **heap;
 	uint32_t heap_len, heap_cap;
-	unsigned user_timers;        /* armed weft_timer handles: they keep weft_loop_run going */
-	unsigned ntimers;            /* weft_timer handles in existence (each may take a heap slot) */
-	struct weft__list timers;    /* every weft_timer of the loop, freed at close */
-	struct weft__list futures;   /* every weft_future of the loop, freed at close */
+	unsigned user_timers;	   /* armed weft_timer handles: they keep weft_loop_run going */
+	unsigned ntimers;	   /* weft_timer handles in existence (each may take a heap slot) */
+	struct weft__list timers;  /* every weft_timer of the loop, freed at close */
+	struct weft__list futures; /* every weft_future of the loop, freed at close */
 
 	/* callbacks from weft_call_soon */
 	struct weft__callback *cb_head, *cb_tail;
 
 	/* crossing threads: stop requests and wake-ups */
 	atomic_int stop;
-	int wake_fd;                 /* eventfd a read is kept armed on while the loop runs */
+	int wake_fd; /* eventfd a read is kept armed on while the loop runs */
 	uint64_t wake_buf;
 	bool wake_armed;
 
 	/* life cycle */
 	pthread_t owner;
-	bool enabled;                /* ring enabled on the owner thread */
+	bool enabled; /* ring enabled on the owner thread */
 	bool running;
 	bool closing;
 
@@ -80,10 +80,10 @@ struct weft_loop {
 /* user_data layout: [gen:16][pointer:45][kind:3]. The generation makes a stale ASYNC_CANCEL
  * miss a record reused at the same address; the kind selects the CQE handler (cqe_handlers). */
 enum weft__ud_kind {
-	WEFT__UD_IGNORE = 0, /* failed cancels and other CQEs nobody waits for */
-	WEFT__UD_OP = 1,     /* a fiber parked in weft__op_wait */
-	WEFT__UD_WAKE = 2,   /* the loop's eventfd read */
-	WEFT__UD_HANDLER = 3, /* a struct weft__handler: multishot and internal completions */
+	WEFT__UD_IGNORE = 0,   /* failed cancels and other CQEs nobody waits for */
+	WEFT__UD_OP = 1,       /* a fiber parked in weft__op_wait */
+	WEFT__UD_WAKE = 2,     /* the loop's eventfd read */
+	WEFT__UD_HANDLER = 3,  /* a struct weft__handler: multishot and internal completions */
 	WEFT__UD_LIBURING = 7, /* liburing's own timeout SQEs (LIBURING_UDATA_TIMEOUT) */
 };
 #define WEFT__UD_PTR_MASK 0x0000fffffffffff8ull

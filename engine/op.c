@@ -87,9 +87,14 @@ static void cqe_handler(struct weft_loop *loop, const struct io_uring_cqe *cqe, 
 }
 
 static void (*const cqe_handlers[8])(struct weft_loop *, const struct io_uring_cqe *, void *) = {
-	[WEFT__UD_IGNORE] = cqe_ignore,   [WEFT__UD_OP] = cqe_op, [WEFT__UD_WAKE] = cqe_wake,
-	[WEFT__UD_HANDLER] = cqe_handler, [4] = cqe_ignore,       [5] = cqe_ignore,
-	[6] = cqe_ignore,                 [WEFT__UD_LIBURING] = cqe_ignore,
+    [WEFT__UD_IGNORE] = cqe_ignore,
+    [WEFT__UD_OP] = cqe_op,
+    [WEFT__UD_WAKE] = cqe_wake,
+    [WEFT__UD_HANDLER] = cqe_handler,
+    [4] = cqe_ignore,
+    [5] = cqe_ignore,
+    [6] = cqe_ignore,
+    [WEFT__UD_LIBURING] = cqe_ignore,
 };
 
 void weft__cqe_dispatch(struct weft_loop *loop, const struct io_uring_cqe *cqe)

@@ -63,7 +63,8 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		}
 		n = put_str(msg, n, cap, " (stack of ");
 		n = put_num(msg, n, cap, t->stack_size);
-		n = put_str(msg, n, cap, " bytes): spawn it with a larger weft_task_opts.stack_size\n");
+		n = put_str(msg, n, cap,
+			    " bytes): spawn it with a larger weft_task_opts.stack_size\n");
 		if (write(STDERR_FILENO, msg, n) < 0) {
 		}
 		signal(SIGSEGV, SIG_DFL);

@@ -23,18 +23,18 @@
 #include "stack.h"
 
 #define SQ_DEFAULT 256
-#define SQ_MAX     32768
+#define SQ_MAX	   32768
 
 static const struct {
 	unsigned flags;
 	unsigned feat;
 	unsigned forbidden_by; /* WEFT_RING_* option that rules this set out */
 } ring_modes[] = {
-	{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-	 WEFT_FEAT_SINGLE_ISSUER | WEFT_FEAT_DEFER_TASKRUN, WEFT_RING_NO_DEFER_TASKRUN},
-	{IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, WEFT_FEAT_COOP_TASKRUN,
-	 WEFT_RING_NO_COOP_TASKRUN},
-	{0, 0, 0},
+    {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+     WEFT_FEAT_SINGLE_ISSUER | WEFT_FEAT_DEFER_TASKRUN, WEFT_RING_NO_DEFER_TASKRUN},
+    {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, WEFT_FEAT_COOP_TASKRUN,
+     WEFT_RING_NO_COOP_TASKRUN},
+    {0, 0, 0},
 };
 
 static int ring_setup(struct weft_loop *loop, unsigned sq, unsigned cq, unsigned ring_flags)

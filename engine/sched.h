@@ -27,9 +27,9 @@ struct weft__wait {
 	const char *what; /* for task dumps: "sleep", "join", "future", "op" ... */
 	/* Called once, on the first interrupt. NULL makes the wait uninterruptible. */
 	void (*interrupt)(struct weft__wait *w);
-	int reason;       /* 0, or -ETIMEDOUT / -ECANCELED (cancel wins) */
+	int reason; /* 0, or -ETIMEDOUT / -ECANCELED (cancel wins) */
 	bool interrupting;
-	uint8_t opcode;   /* for "op" waits: the io_uring opcode */
+	uint8_t opcode; /* for "op" waits: the io_uring opcode */
 };
 
 static inline void weft__wait_init(struct weft__wait *w, const char *what,

@@ -15,8 +15,8 @@ struct weft_loop;
 struct weft_task;
 
 #define WEFT__STACK_GUARD (64 * 1024) /* address space only: guards cost no memory */
-#define WEFT__STACK_MIN   (16 * 1024)
-#define WEFT__STACK_MAX   ((size_t)1 << 30)
+#define WEFT__STACK_MIN	  (16 * 1024)
+#define WEFT__STACK_MAX	  ((size_t)1 << 30)
 
 /* Give @task a stack of @size usable bytes (0: the loop's default). Returns 0 or -ENOMEM. */
 int weft__stack_get(struct weft_loop *loop, struct weft_task *task, size_t size);

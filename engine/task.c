@@ -356,7 +356,8 @@ int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *, void *), void *ar
 
 	if (!loop || !visit)
 		return -EINVAL;
-	weft__list_for_each_safe(pos, tmp, &loop->tasks) {
+	weft__list_for_each_safe(pos, tmp, &loop->tasks)
+	{
 		int r = visit(weft__container_of(pos, struct weft_task, node), arg);
 		if (r)
 			return r;

@@ -24,23 +24,23 @@ struct weft_task {
 	struct weft__ctx ctx;
 	struct weft_loop *loop;
 	struct weft_task *runq_next;
-	struct weft__wait *wait;      /* what it is parked on */
-	struct weft__scope *scope;    /* innermost open scope */
-	uint8_t state;                /* enum weft_task_state */
+	struct weft__wait *wait;   /* what it is parked on */
+	struct weft__scope *scope; /* innermost open scope */
+	uint8_t state;		   /* enum weft_task_state */
 	bool started;
 	bool cancel_requested;
 	bool detached;
-	bool joining;                 /* someone is in weft_task_join on it */
-	bool mark;                    /* scratch for duplicate checks */
+	bool joining; /* someone is in weft_task_join on it */
+	bool mark;    /* scratch for duplicate checks */
 	int status;
 	weft_task_fn fn;
 	void *arg;
-	struct weft__list hooks;      /* run when it returns */
-	struct weft__list node;       /* loop->tasks */
-	struct weft_group *group;     /* owning task group, if any */
+	struct weft__list hooks;  /* run when it returns */
+	struct weft__list node;	  /* loop->tasks */
+	struct weft_group *group; /* owning task group, if any */
 	struct weft__list group_link;
-	void *stack;                  /* the mapping: guard, then the usable stack */
-	size_t stack_size;            /* usable size */
+	void *stack;	   /* the mapping: guard, then the usable stack */
+	size_t stack_size; /* usable size */
 	unsigned vg_stack_id;
 	uint64_t id;
 	char name[32];

@@ -203,7 +203,7 @@ void weft__timers_free(struct weft_loop *loop)
 	struct weft__list *pos, *tmp;
 
 	weft__list_for_each_safe(pos, tmp, &loop->timers)
-		weft_timer_free(weft__container_of(pos, struct weft_timer, node));
+	    weft_timer_free(weft__container_of(pos, struct weft_timer, node));
 	weft__free(loop->heap, loop->heap_cap * sizeof(*loop->heap));
 	loop->heap = NULL;
 	loop->heap_cap = loop->heap_len = 0;

@@ -17,7 +17,7 @@ struct weft_loop;
 
 struct weft__timer {
 	int64_t when;
-	uint32_t slot;                           /* index in the heap; UINT32_MAX when unarmed */
+	uint32_t slot;				 /* index in the heap; UINT32_MAX when unarmed */
 	void (*fire)(struct weft__timer *timer); /* runs on the loop's stack */
 };
 

@@ -23,9 +23,9 @@ struct watchset {
 	weft_task **tasks;
 	size_t n;
 	struct watch *watches;
-	size_t *order;         /* indices in completion order (as_completed) */
+	size_t *order; /* indices in completion order (as_completed) */
 	size_t ndone, nfailed, taken;
-	int first_error;       /* first failure in completion order */
+	int first_error; /* first failure in completion order */
 	bool fail_fast;
 	enum until_cond until;
 	struct weft__wait *waiter;
@@ -149,7 +149,6 @@ static void watch_stop(struct watchset *s)
 		weft__delete_array(s->order, n);
 }
 
-
 struct set_wait {
 	struct weft__wait wait;
 	struct watchset *set;
@@ -230,9 +229,9 @@ static int wait_until(struct watchset *s, int64_t until, const char *what)
 int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns)
 {
 	static const enum until_cond conds[] = {
-		[WEFT_WAIT_ALL_COMPLETED] = UNTIL_ALL,
-		[WEFT_WAIT_FIRST_COMPLETED] = UNTIL_FIRST,
-		[WEFT_WAIT_FIRST_EXCEPTION] = UNTIL_FIRST_FAILURE,
+	    [WEFT_WAIT_ALL_COMPLETED] = UNTIL_ALL,
+	    [WEFT_WAIT_FIRST_COMPLETED] = UNTIL_FIRST,
+	    [WEFT_WAIT_FIRST_EXCEPTION] = UNTIL_FIRST_FAILURE,
 	};
 	struct watchset s;
 	int err;

@@ -35,24 +35,24 @@ enum weft_debug {
  * `struct weft_loop_opts o = {0};` (or passing NULL) is always valid.
  */
 struct weft_loop_opts {
-	unsigned sq_entries;      /* submission queue size; default 256 (rounded up to a power of 2) */
-	unsigned cq_entries;      /* completion queue size; default 8 x sq_entries */
-	unsigned ring_flags;      /* WEFT_RING_* restrictions; default 0 (best the kernel has) */
-	size_t stack_size;        /* default fiber stack size; default 64 KiB (256 KiB under ASan) */
-	unsigned stack_cache;     /* default-sized stacks kept for reuse; default 64 */
-	enum weft_debug debug;    /* debug mode; default: from env WEFT_DEBUG */
-	int64_t slow_ns;          /* debug: warn when a fiber runs this long without yielding;
+	unsigned sq_entries;   /* submission queue size; default 256 (rounded up to a power of 2) */
+	unsigned cq_entries;   /* completion queue size; default 8 x sq_entries */
+	unsigned ring_flags;   /* WEFT_RING_* restrictions; default 0 (best the kernel has) */
+	size_t stack_size;     /* default fiber stack size; default 64 KiB (256 KiB under ASan) */
+	unsigned stack_cache;  /* default-sized stacks kept for reuse; default 64 */
+	enum weft_debug debug; /* debug mode; default: from env WEFT_DEBUG */
+	int64_t slow_ns;       /* debug: warn when a fiber runs this long without yielding;
 				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
 };
 
 /* Kernel features a loop found and uses; see weft_loop_features(). */
 #define WEFT_FEAT_SINGLE_ISSUER (1u << 0) /* IORING_SETUP_SINGLE_ISSUER */
 #define WEFT_FEAT_DEFER_TASKRUN (1u << 1) /* IORING_SETUP_DEFER_TASKRUN */
-#define WEFT_FEAT_COOP_TASKRUN  (1u << 2) /* IORING_SETUP_COOP_TASKRUN */
-#define WEFT_FEAT_EXT_ARG       (1u << 3) /* timed waits in one io_uring_enter */
-#define WEFT_FEAT_CQE_SKIP      (1u << 4) /* cancels post no CQE when they succeed */
-#define WEFT_FEAT_REG_RING_FD   (1u << 5) /* registered ring fd */
-#define WEFT_FEAT_GUARD_MADV    (1u << 6) /* stack guards without extra VMAs (Linux 6.13+) */
+#define WEFT_FEAT_COOP_TASKRUN	(1u << 2) /* IORING_SETUP_COOP_TASKRUN */
+#define WEFT_FEAT_EXT_ARG	(1u << 3) /* timed waits in one io_uring_enter */
+#define WEFT_FEAT_CQE_SKIP	(1u << 4) /* cancels post no CQE when they succeed */
+#define WEFT_FEAT_REG_RING_FD	(1u << 5) /* registered ring fd */
+#define WEFT_FEAT_GUARD_MADV	(1u << 6) /* stack guards without extra VMAs (Linux 6.13+) */
 
 /*
  * weft_loop_new - create a loop.

@@ -41,7 +41,7 @@ enum weft_task_state {
 	WEFT_TASK_READY,   /* spawned or woken, waiting for its turn */
 	WEFT_TASK_RUNNING, /* the current task */
 	WEFT_TASK_PARKED,  /* blocked in a weft call */
-	WEFT_TASK_DONE,    /* returned; its status is known */
+	WEFT_TASK_DONE,	   /* returned; its status is known */
 };
 
 /*
@@ -117,8 +117,7 @@ WEFT_API uint64_t weft_task_id(const weft_task *task);
  * already has). Callbacks run in the order added, before joiners wake. They must not block, and
  * must not join or detach @task. Returns 0, -ENOMEM, or -EINVAL.
  */
-WEFT_API int weft_task_on_done(weft_task *task, void (*fn)(weft_task *task, void *arg),
-			       void *arg);
+WEFT_API int weft_task_on_done(weft_task *task, void (*fn)(weft_task *task, void *arg), void *arg);
 
 /* weft_task_current - the task running now, or NULL in loop callbacks / plain threads. */
 WEFT_API weft_task *weft_task_current(void);

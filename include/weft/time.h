@@ -41,8 +41,7 @@ WEFT_API int weft_yield(void);
 typedef struct weft_timer weft_timer;
 
 /* weft_timer_new - create a stopped timer calling @fn(@arg). Returns 0, -EINVAL or -ENOMEM. */
-WEFT_API int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg),
-			    void *arg);
+WEFT_API int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), void *arg);
 
 /*
  * weft_timer_start - (re)arm @timer to fire at the absolute time @deadline, and then every
