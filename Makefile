@@ -39,7 +39,8 @@ EXAMPLES_NORUN ?= $(shell grep -l 'weft-example: no-run' examples/*.c 2>/dev/nul
 
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
-.PHONY: all lib tests examples perf check check-asan check-valgrind bench install uninstall deps \
+.PHONY: all lib tests examples perf check check-asan check-valgrind check-aarch64 bench install \
+	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
 
@@ -48,6 +49,7 @@ help:
 	@echo "make check        run every Check suite and the self-terminating examples"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
+	@echo "make check-aarch64  the aarch64 context switch under qemu-user (cross toolchain needed)"
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
 	@echo "make deps         install the Debian packages the build, tests and benches need"
@@ -66,6 +68,9 @@ $(B_$(1))/libweft.a: $(call objs,$(B_$(1)))
 $(B_$(1))/tests/%: tests/%.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1)) $$(CHECK_LIBS)
+$(B_$(1))/tests/ctx_check: tests/ctx_check.c $(B_$(1))/libweft.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1)) -lm
 $(B_$(1))/examples/%: examples/%.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1))
@@ -92,19 +97,28 @@ examples: $(addprefix $(B_plain)/examples/,$(EXAMPLES))
 perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 
 # ---- tests ---------------------------------------------------------------------------------
-# tests/run runs each suite binary, then each example not marked no-run, and prints one
-# "N passed, N failed" line; any failure fails the target.
-RUN_EX = $(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))
-check: tests examples
-	@tests/run $(B_plain) "$(TESTS)" "$(RUN_EX)"
+# tests/run runs each suite binary, then each program (the examples not marked no-run and the
+# bare context-switch check), and prints one "N passed, N failed" line; any failure fails it.
+RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
+check: tests examples $(B_plain)/tests/ctx_check
+	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
 
-check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES))
+check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
+		$(B_asan)/tests/ctx_check
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	 tests/run $(B_asan) "$(TESTS)" "$(RUN_EX)"
+	 tests/run $(B_asan) "$(TESTS)" "$(RUN_PROGS)"
 
-check-valgrind: tests examples
-	@WEFT_VALGRIND=1 tests/run $(B_plain) "$(TESTS)" "$(RUN_EX)"
+check-valgrind: tests examples $(B_plain)/tests/ctx_check
+	@WEFT_VALGRIND=1 tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# The aarch64 context switch, cross-compiled and run under qemu-user
+# (Debian: gcc-aarch64-linux-gnu qemu-user).
+check-aarch64:
+	@mkdir -p build/aarch64
+	aarch64-linux-gnu-gcc -std=gnu11 -O2 -static -I. -Iinclude tests/ctx_check.c engine/ctx.c \
+		engine/ctx_aarch64.S -o build/aarch64/ctx_check -lm
+	qemu-aarch64 build/aarch64/ctx_check
 
 bench: perf
 	@perf/run all
