@@ -71,11 +71,25 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	return 0;
 }
 
+/* Debug: about to sleep with tasks alive but nothing that could wake them from this thread. */
+static void warn_stuck(struct weft_loop *loop)
+{
+	if (!loop->debug || !loop->alive || loop->inflight || loop->heap_len ||
+	    io_uring_sq_ready(&loop->ring) || loop->warned_stuck)
+		return;
+	loop->warned_stuck = true;
+	fprintf(stderr, "weft: every task is parked and no operation, timer or callback can wake "
+			"them; only another thread can (weft_loop_stop). Tasks:\n");
+	weft_loop_dump(loop, stderr);
+}
+
 static void loop_turn(struct weft_loop *loop)
 {
 	bool block = !loop->runq_head && !loop->cb_head &&
 		     !atomic_load_explicit(&loop->stop, memory_order_relaxed);
 
+	if (block)
+		warn_stuck(loop);
 	if (block || io_uring_sq_ready(&loop->ring) || loop->inflight)
 		weft__ring_turn(loop, block);
 	if (loop->cb_head)

@@ -75,6 +75,7 @@ struct weft_loop {
 	bool debug;
 	int64_t slow_ns;
 	int64_t slice_start;
+	bool warned_stuck;
 };
 
 /* user_data layout: [gen:16][pointer:45][kind:3]. The generation makes a stale ASYNC_CANCEL
