@@ -340,6 +340,11 @@ const char *weft_task_name(const weft_task *t)
 	return t->name;
 }
 
+void *weft_task_arg(const weft_task *t)
+{
+	return t ? t->arg : NULL;
+}
+
 uint64_t weft_task_id(const weft_task *t)
 {
 	return t ? t->id : 0;

@@ -12,6 +12,7 @@
 #ifndef WEFT_COMMON_H
 #define WEFT_COMMON_H
 
+#include <errno.h> /* callers compare weft's returns with -EINVAL, -ECANCELED, ... */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

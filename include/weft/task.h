@@ -109,6 +109,9 @@ WEFT_API enum weft_task_state weft_task_state(const weft_task *task);
 /* weft_task_name - the task's name (never NULL; valid while the handle is). */
 WEFT_API const char *weft_task_name(const weft_task *task);
 
+/* weft_task_arg - the @arg @task was spawned with (find whose result a finished task holds). */
+WEFT_API void *weft_task_arg(const weft_task *task);
+
 /* weft_task_id - a number unique among the tasks of its loop, starting at 1. */
 WEFT_API uint64_t weft_task_id(const weft_task *task);
 
