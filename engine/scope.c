@@ -72,7 +72,7 @@ void weft__scope_cancel(struct weft__scope *s)
 	if (!(s->flags & WEFT__SCOPE_OPEN) || (s->flags & WEFT__SCOPE_CANCELLED))
 		return;
 	s->flags |= WEFT__SCOPE_CANCELLED;
-	if (t->state == WEFT_TASK_PARKED && weft__cancel_visible(t))
+	if (t->wait && weft__cancel_visible(t))
 		weft__interrupt(t, -ECANCELED);
 }
 

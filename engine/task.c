@@ -260,7 +260,8 @@ int weft_task_cancel(weft_task *t)
 	if (t->state == WEFT_TASK_DONE)
 		return -EALREADY;
 	t->cancel_requested = true;
-	if (t->state == WEFT_TASK_PARKED && weft__cancel_visible(t))
+	/* Also when already woken but not yet run (t->wait still set): cancel wins the tie. */
+	if (t->wait && weft__cancel_visible(t))
 		weft__interrupt(t, -ECANCELED);
 	return 0;
 }
