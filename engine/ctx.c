@@ -15,7 +15,7 @@ uint64_t weft__ctx_fpstate(void)
 
 	__asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
 	__asm__ volatile("fnstcw %0" : "=m"(x87cw));
-	/* Same layout as the switch's 8-byte slot: mxcsr, x87 cw, two bytes of zero padding. */
+	/* The switch's 8-byte slot: mxcsr, then the x87 control word. */
 	return (uint64_t)mxcsr | (uint64_t)x87cw << 32;
 }
 

@@ -121,7 +121,9 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	loop->running = true;
 	weft__ring_arm_wake(loop);
 	for (;;) {
-		if (atomic_exchange(&loop->stop, 0)) {
+		/* A plain load first: the locked exchange only when a stop is pending. */
+		if (atomic_load_explicit(&loop->stop, memory_order_relaxed) &&
+		    atomic_exchange(&loop->stop, 0)) {
 			ret = mode == RUN_FOREVER ? 0 : 1;
 			break;
 		}

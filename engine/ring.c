@@ -179,17 +179,41 @@ struct io_uring_sqe *weft__sqe(struct weft_loop *loop)
 	return sqe;
 }
 
+#define REAP_BATCH 64
+
+/* CQEs the kernel holds back: overflowed ones (FEAT_NODROP keeps them) or, under COOP_TASKRUN,
+ * task work that must run before they are posted. Both need an io_uring_enter. */
+static inline bool cq_needs_enter(struct io_uring *ring)
+{
+	return IO_URING_READ_ONCE(*ring->sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN);
+}
+
 void weft__reap(struct weft_loop *loop)
 {
-	struct io_uring_cqe *cqe;
+	struct io_uring_cqe batch[REAP_BATCH], *cqe;
+	unsigned head, n;
 
-	/* io_uring_peek_cqe also flushes CQEs the kernel kept back on overflow (FEAT_NODROP).
-	 * Each CQE is copied and released before dispatch: a handler may submit, and a submit may
-	 * reap, so nothing may be seen twice. */
-	while (io_uring_peek_cqe(&loop->ring, &cqe) == 0) {
-		struct io_uring_cqe c = *cqe;
-		io_uring_cqe_seen(&loop->ring, cqe);
-		weft__cqe_dispatch(loop, &c);
+	/* CQEs are copied out and released before any is dispatched: a handler may submit, a
+	 * submit may reap, and no CQE may be seen twice. */
+	for (;;) {
+		n = 0;
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
+			batch[n++] = *cqe;
+			if (n == REAP_BATCH)
+				break;
+		}
+		if (n) {
+			io_uring_cq_advance(&loop->ring, n);
+			for (unsigned i = 0; i < n; i++)
+				weft__cqe_dispatch(loop, &batch[i]);
+			continue;
+		}
+		if (!cq_needs_enter(&loop->ring))
+			return;
+		io_uring_get_events(&loop->ring);
+		if (!io_uring_cq_ready(&loop->ring))
+			return;
 	}
 }
 

@@ -13,21 +13,16 @@
 #include "scope.h"
 #include "task.h"
 
-static __thread struct weft_loop *tls_loop __attribute__((tls_model("initial-exec")));
-
-struct weft_loop *weft__loop(void)
-{
-	return tls_loop;
-}
+__thread struct weft_loop *weft__tls_loop;
 
 void weft__loop_set(struct weft_loop *loop)
 {
-	tls_loop = loop;
+	weft__tls_loop = loop;
 }
 
 struct weft_task *weft__current(void)
 {
-	struct weft_loop *loop = tls_loop;
+	struct weft_loop *loop = weft__tls_loop;
 	return loop ? loop->current : NULL;
 }
 
@@ -183,7 +178,7 @@ static void park_timer_fired(struct weft__timer *timer)
 
 int weft__park(struct weft__wait *w, int64_t until, unsigned flags)
 {
-	struct weft_loop *loop = tls_loop;
+	struct weft_loop *loop = weft__tls_loop;
 	struct weft_task *t = loop->current;
 	int64_t deadline = (flags & WEFT__PARK_NO_DEADLINE) ? WEFT_FOREVER : weft__task_deadline(t);
 	struct park_frame pf;
@@ -230,7 +225,7 @@ void weft__wait_interrupt_wake(struct weft__wait *w)
 
 int weft_yield(void)
 {
-	struct weft_loop *loop = tls_loop;
+	struct weft_loop *loop = weft__tls_loop;
 	struct weft_task *t = loop ? loop->current : NULL;
 	int err;
 

@@ -60,8 +60,8 @@ void weft__wake(struct weft_task *task);
 /* Interrupt a parked task with @reason (-ECANCELED or -ETIMEDOUT). No-op if not parked. */
 void weft__interrupt(struct weft_task *task, int reason);
 
-/* 0 if @task may block now, else -ECANCELED / -ETIMEDOUT. */
-int weft__checkpoint(struct weft_task *task);
+/* The slow path of weft__checkpoint, for tasks inside a scope (scope.c). */
+int weft__checkpoint_scoped(struct weft_task *task);
 
 /* True if a cancellation (task's or a scope's) reaches @task's innermost scope. */
 bool weft__cancel_visible(const struct weft_task *task);
@@ -72,10 +72,18 @@ int64_t weft__task_deadline(const struct weft_task *task);
 /* Interrupt helper for waits whose only job is to wake the task. */
 void weft__wait_interrupt_wake(struct weft__wait *w);
 
+/* The loop running on this thread (sched.c). Hidden and initial-exec: one %fs-relative load. */
+extern __thread struct weft_loop *weft__tls_loop
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* The loop running on this thread, or NULL. */
+static inline struct weft_loop *weft__loop(void)
+{
+	return weft__tls_loop;
+}
+
 /* The current task, or NULL (loop callbacks, plain threads). */
 struct weft_task *weft__current(void);
-/* The loop running on this thread, or NULL. */
-struct weft_loop *weft__loop(void);
 
 /* Set the loop running on this thread (loop.c, around a run). */
 void weft__loop_set(struct weft_loop *loop);

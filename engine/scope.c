@@ -24,12 +24,10 @@ int64_t weft__task_deadline(const struct weft_task *t)
 	return t->scope ? t->scope->eff_deadline : WEFT_FOREVER;
 }
 
-int weft__checkpoint(struct weft_task *t)
+int weft__checkpoint_scoped(struct weft_task *t)
 {
 	int64_t deadline;
 
-	if (!t->scope)
-		return t->cancel_requested ? -ECANCELED : 0;
 	if (weft__cancel_visible(t))
 		return -ECANCELED;
 	deadline = t->scope->eff_deadline;

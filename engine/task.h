@@ -3,12 +3,14 @@
 #ifndef WEFT_ENGINE_TASK_H
 #define WEFT_ENGINE_TASK_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "weft/task.h"
 #include "ctx.h"
 #include "list.h"
+#include "sched.h"
 
 struct weft__wait;
 struct weft__scope;
@@ -64,6 +66,14 @@ int weft__task_wait_done(struct weft_task *task, int64_t until, unsigned park_fl
 int weft__task_join_check(struct weft_task *task);
 /* Run @loop until @task is done (loop.c). 0, 1 if stopped first, or an error. */
 int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task);
+
+/* 0 if @task may block now, else -ECANCELED / -ETIMEDOUT. Outside any scope that is one flag. */
+static inline int weft__checkpoint(struct weft_task *task)
+{
+	if (__builtin_expect(!task->scope, 1))
+		return task->cancel_requested ? -ECANCELED : 0;
+	return weft__checkpoint_scoped(task);
+}
 
 static inline void weft__hook_add(struct weft_task *t, struct weft__hook *h,
 				  void (*fn)(struct weft__hook *, struct weft_task *))
