@@ -24,6 +24,7 @@
 
 #define SQ_DEFAULT 256
 #define SQ_MAX	   32768
+#define CQ_MAX	   65536 /* the kernel's IORING_MAX_CQ_ENTRIES */
 
 static const struct {
 	unsigned flags;
@@ -88,7 +89,9 @@ int weft__ring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 	unsigned cq = opts->cq_entries ? opts->cq_entries : 8 * sq;
 	int r;
 
-	if (sq > SQ_MAX || cq < sq || cq > 8 * SQ_MAX)
+	if (!opts->cq_entries && cq > CQ_MAX)
+		cq = sq > CQ_MAX ? sq : CQ_MAX;
+	if (sq > SQ_MAX || cq < sq || cq > CQ_MAX)
 		return -EINVAL;
 	r = ring_setup(loop, sq, cq, opts->ring_flags);
 	if (r)

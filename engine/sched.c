@@ -204,13 +204,18 @@ void weft__interrupt(struct weft_task *t, int reason)
 {
 	struct weft__wait *w = t->wait;
 
-	/* t->wait stays set until the task runs again, so a cancel arriving after a timeout has
-	 * already woken it still wins the tie. */
 	if (!w || !w->interrupt)
 		return;
+	/* Woken but not yet run (t->wait is still set): a cancel may still beat the timeout that
+	 * woke it, but a wait that ended normally keeps its success. */
+	if (t->state != WEFT_TASK_PARKED) {
+		if (w->reason && reason == -ECANCELED)
+			w->reason = reason;
+		return;
+	}
 	if (!w->reason || reason == -ECANCELED)
 		w->reason = reason;
-	if (w->interrupting || t->state != WEFT_TASK_PARKED)
+	if (w->interrupting)
 		return;
 	w->interrupting = true;
 	w->interrupt(w);

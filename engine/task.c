@@ -289,7 +289,10 @@ int weft_task_on_done(weft_task *t, void (*fn)(weft_task *, void *), void *arg)
 	if (!t || !fn)
 		return -EINVAL;
 	if (t->state == WEFT_TASK_DONE) {
+		struct weft_task *cur = t->loop->current;
+		t->loop->current = NULL; /* callback code, as when the task returns */
 		fn(t, arg);
+		t->loop->current = cur;
 		return 0;
 	}
 	cb = weft__new(struct done_cb);

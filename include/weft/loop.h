@@ -36,7 +36,8 @@ enum weft_debug {
  */
 struct weft_loop_opts {
 	unsigned sq_entries;   /* submission queue size; default 256 (rounded up to a power of 2) */
-	unsigned cq_entries;   /* completion queue size; default 8 x sq_entries */
+	unsigned cq_entries;   /* completion queue size, sq_entries..65536; default 8 x
+				* sq_entries, at most 65536 (the kernel's limit) */
 	unsigned ring_flags;   /* WEFT_RING_* restrictions; default 0 (best the kernel has) */
 	size_t stack_size;     /* default fiber stack size; default 64 KiB (256 KiB under ASan) */
 	unsigned stack_cache;  /* default-sized stacks kept for reuse; default 64 */
