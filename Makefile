@@ -19,14 +19,18 @@ LIBS    := -luring -lpthread
 JEMALLOC:= -ljemalloc
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
-# Build flavours: plain (jemalloc) and asan (ASan+UBSan, libc malloc so ASan sees every block).
+# Build flavours: plain (jemalloc); asan (ASan+UBSan) and vg (for valgrind) use libc malloc, so
+# the tool sees every block weft allocates (valgrind cannot follow jemalloc's mallocx/sdallocx).
 B_plain := build
 B_asan  := build/asan
+B_vg    := build/vg
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CF_plain := $(BASE) $(CFLAGS)
 CF_asan  := $(BASE) -O1 -g $(SAN) -DWEFT_NO_JEMALLOC
+CF_vg    := $(BASE) $(CFLAGS) -DWEFT_NO_JEMALLOC
 LD_plain := $(LIBS) $(JEMALLOC)
 LD_asan  := $(SAN) $(LIBS)
+LD_vg    := $(LIBS)
 
 # Sources: every module folder; the context switch only for the machine we build for.
 LIB_SRC := $(wildcard engine/*.c net/*.c fileio/*.c serial/*.c)
@@ -77,6 +81,7 @@ $(B_$(1))/examples/%: examples/%.c $(B_$(1))/libweft.a
 endef
 $(eval $(call flavour,plain))
 $(eval $(call flavour,asan))
+$(eval $(call flavour,vg))
 
 $(B_plain)/perf/%: perf/%.c $(B_plain)/libweft.a
 	@mkdir -p $(@D)
@@ -109,8 +114,9 @@ check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/example
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run $(B_asan) "$(TESTS)" "$(RUN_PROGS)"
 
-check-valgrind: tests examples $(B_plain)/tests/ctx_check
-	@WEFT_VALGRIND=1 tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+check-valgrind: $(addprefix $(B_vg)/tests/,$(TESTS)) $(addprefix $(B_vg)/examples/,$(EXAMPLES)) \
+		$(B_vg)/tests/ctx_check
+	@WEFT_VALGRIND=1 tests/run $(B_vg) "$(TESTS)" "$(RUN_PROGS)"
 
 # The aarch64 context switch, cross-compiled and run under qemu-user
 # (Debian: gcc-aarch64-linux-gnu qemu-user).

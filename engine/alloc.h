@@ -32,9 +32,14 @@ static inline void *weft__zalloc(size_t size)
 #endif
 }
 
+/* Grow or shrink a block: jemalloc's rallocx, so the block can still be freed with sdallocx. */
 static inline void *weft__realloc(void *p, size_t size)
 {
+#ifdef WEFT_NO_JEMALLOC
 	return realloc(p, size);
+#else
+	return p ? rallocx(p, size, 0) : mallocx(size, 0);
+#endif
 }
 
 /* Free a block whose size the caller knows (the size it was allocated with). */

@@ -23,18 +23,16 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 		    uint64_t fpstate)
 {
 	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
-	uint64_t *sp = (uint64_t *)(top - 80);
+	uint64_t *sp = (uint64_t *)(top - 56);
 
-	sp[0] = fpstate;
-	sp[1] = 0;			    /* r15 */
-	sp[2] = 0;			    /* r14 */
-	sp[3] = (uint64_t)(uintptr_t)entry; /* r13 */
-	sp[4] = (uint64_t)(uintptr_t)arg;   /* r12 */
-	sp[5] = 0;			    /* rbx */
-	sp[6] = 0;			    /* rbp */
-	sp[7] = (uint64_t)(uintptr_t)weft__ctx_trampoline;
-	/* sp[8], sp[9]: 16 bytes between the return slot and top keep the entry call 16-aligned. */
-	sp[8] = sp[9] = 0;
+	/* What the switch pops, then what the trampoline pops. After both, rsp = top - 16: the
+	 * entry is called with the stack 16-aligned, as the ABI wants at a call. */
+	sp[0] = fpstate;				   /* mxcsr, x87 control word */
+	sp[1] = 0;					   /* rbp: ends frame-pointer chains */
+	sp[2] = (uint64_t)(uintptr_t)weft__ctx_trampoline; /* resume address */
+	sp[3] = (uint64_t)(uintptr_t)arg;
+	sp[4] = (uint64_t)(uintptr_t)entry;
+	sp[5] = sp[6] = 0;
 	ctx->sp = sp;
 #ifdef WEFT_ASAN
 	ctx->fake_stack = NULL;

@@ -131,7 +131,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 			break;
 		if (mode == RUN_ALL && !loop->alive && !loop->user_timers && !loop->cb_head)
 			break;
-		if (mode == RUN_DRAIN && !loop->alive)
+		if (mode == RUN_DRAIN && !loop->alive && !loop->cb_head)
 			break;
 		loop_turn(loop);
 	}
@@ -219,7 +219,8 @@ static void close_deadline(void *arg)
 	weft_loop_stop(arg);
 }
 
-/* Cancel every running task and run the loop until they return, or CLOSE_GRACE passes. */
+/* Cancel every running task and run the loop until they have returned and no callback is left,
+ * or CLOSE_GRACE passes. Tasks spawned meanwhile start cancelled (task.c). */
 static int drain_tasks(struct weft_loop *loop)
 {
 	int64_t give_up = weft_now() + CLOSE_GRACE;
@@ -229,7 +230,7 @@ static int drain_tasks(struct weft_loop *loop)
 
 	if (weft_timer_new(loop, &timer, close_deadline, loop) == 0)
 		weft_timer_start(timer, give_up, 0);
-	while (loop->alive && weft_now() < give_up) {
+	while ((loop->alive || loop->cb_head) && weft_now() < give_up) {
 		weft__list_for_each_safe(pos, tmp, &loop->tasks)
 		{
 			struct weft_task *t = weft__container_of(pos, struct weft_task, node);
@@ -242,6 +243,21 @@ static int drain_tasks(struct weft_loop *loop)
 	}
 	weft_timer_free(timer);
 	return 0;
+}
+
+/* Callbacks still queued after the grace period (they kept re-queueing themselves). */
+static void free_callbacks(struct weft_loop *loop)
+{
+	struct weft__callback *cb = loop->cb_head;
+
+	if (cb)
+		fprintf(stderr, "weft: loop closed with callbacks still queueing more; dropped\n");
+	loop->cb_head = loop->cb_tail = NULL;
+	while (cb) {
+		struct weft__callback *next = cb->next;
+		weft__delete(cb);
+		cb = next;
+	}
 }
 
 static void free_tasks(struct weft_loop *loop)
@@ -279,13 +295,14 @@ int weft_loop_close(weft_loop *loop)
 	left = (int)loop->alive;
 	loop->closing = true;
 	weft__debug_leftovers(loop);
-	if (loop->alive) {
+	if (loop->alive || loop->cb_head) {
 		r = drain_tasks(loop);
-		if (r)
+		if (r) {
+			loop->closing = false;
 			return r; /* -EXDEV: the loop belongs to another thread */
+		}
 	}
-	while (loop->cb_head)
-		weft__callbacks_run(loop);
+	free_callbacks(loop);
 	free_tasks(loop);
 	weft__futures_free(loop);
 	weft__timers_free(loop);

@@ -94,7 +94,8 @@ static inline void resumed(struct weft_loop *loop)
 		loop->slice_start = weft_now();
 }
 
-static void switch_out(struct weft_loop *loop, struct weft_task *cur, int dying)
+static inline __attribute__((always_inline)) void switch_out(struct weft_loop *loop,
+							     struct weft_task *cur, int dying)
 {
 	struct weft_task *next = pick_next(loop);
 	struct weft__ctx *to = &loop->sched_ctx;

@@ -74,7 +74,7 @@ void weft__wait_interrupt_wake(struct weft__wait *w);
 
 /* The loop running on this thread (sched.c). Hidden and initial-exec: one %fs-relative load. */
 extern __thread struct weft_loop *weft__tls_loop
-	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* The loop running on this thread, or NULL. */
 static inline struct weft_loop *weft__loop(void)

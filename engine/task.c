@@ -69,7 +69,8 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	t->loop = loop;
 	t->wait = NULL;
 	t->scope = NULL;
-	t->started = t->cancel_requested = t->detached = t->joining = t->mark = false;
+	t->started = t->detached = t->joining = t->mark = false;
+	t->cancel_requested = loop->closing; /* a closing loop runs nothing new */
 	t->status = 0;
 	t->fn = fn;
 	t->arg = arg;
@@ -329,7 +330,7 @@ int weft_task_status(const weft_task *t, int *status)
 
 enum weft_task_state weft_task_state(const weft_task *t)
 {
-	return (enum weft_task_state)t->state;
+	return t ? (enum weft_task_state)t->state : WEFT_TASK_DONE;
 }
 
 const char *weft_task_name(const weft_task *t)

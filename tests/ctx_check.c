@@ -8,6 +8,7 @@
 #include <fenv.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <valgrind/valgrind.h>
 
 #include "engine/ctx.h"
 
@@ -67,11 +68,16 @@ int main(void)
 {
 	size_t size = 1 << 16;
 	char *sa = malloc(size), *sb = malloc(size);
+	/* Tell valgrind these are stacks, or it reads each switch as a wild stack-pointer move. */
+	unsigned va = VALGRIND_STACK_REGISTER(sa, sa + size),
+		 vb = VALGRIND_STACK_REGISTER(sb, sb + size);
 
 	weft__ctx_make(&a_ctx, sa, size, run_a, NULL, weft__ctx_fpstate());
 	weft__ctx_make(&b_ctx, sb, size, run_b, NULL, weft__ctx_fpstate());
 	weft__ctx_switch(&main_ctx.sp, a_ctx.sp);
 	check(fegetround() == FE_TONEAREST);
+	VALGRIND_STACK_DEREGISTER(va);
+	VALGRIND_STACK_DEREGISTER(vb);
 	free(sa);
 	free(sb);
 	printf("ctx_check: %d passed, %d failed\n", checks - failures, failures);

@@ -30,8 +30,9 @@ WEFT_API int weft_future_cancel(weft_future *future);
 
 /*
  * weft_future_wait - wait until @future is set; store its value in @valuep (may be NULL).
- * Returns the future's status, or -ECANCELED / -ETIMEDOUT if the waiting task was cancelled or
- * its deadline expired first (the future stays unset), -EPERM outside a fiber.
+ * Returns the future's status - at once if it is already set, even in a cancelled task - or
+ * -ECANCELED / -ETIMEDOUT if the waiting task was cancelled or its deadline expired before it
+ * was set (the future stays unset), -EPERM outside a fiber.
  */
 WEFT_API int weft_future_wait(weft_future *future, void **valuep);
 

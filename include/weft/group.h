@@ -28,7 +28,8 @@ extern "C" {
  * If the gathering task is cancelled or its deadline expires, all @tasks are cancelled and
  * waited for, and that error is returned.
  * Returns 0 if every status is >= 0, else the first failure in completion order; -EINVAL for bad
- * arguments (a NULL, duplicate or detached task; nothing is consumed then).
+ * arguments (unknown flags; a NULL, duplicate, detached or already-joined task; nothing is
+ * consumed then), -EDEADLK if the calling task is among @tasks, -EPERM outside a fiber.
  */
 WEFT_API int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
 
@@ -43,7 +44,8 @@ enum weft_wait_mode {
  * weft_wait - wait until @mode is satisfied or @timeout_ns passes (WEFT_FOREVER: no timeout).
  * Nothing is consumed or cancelled: the handles stay yours; use weft_task_done() to split them
  * into done and pending. Returns the number of tasks done (0 if the timeout passed with none),
- * or -ECANCELED / -ETIMEDOUT (an enclosing deadline), -EINVAL, -ENOMEM.
+ * or -ECANCELED / -ETIMEDOUT (an enclosing deadline), -EINVAL (bad mode, negative timeout, bad
+ * tasks as for weft_gather), -EDEADLK, -ENOMEM, -EPERM outside a fiber.
  */
 WEFT_API int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns);
 
@@ -51,8 +53,9 @@ WEFT_API int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, in
 typedef struct weft_as_completed weft_as_completed;
 
 /*
- * weft_as_completed_new - start watching @n @tasks. The handles stay yours (join each one the
- * iterator gives you). Returns 0, -EINVAL or -ENOMEM.
+ * weft_as_completed_new - start watching @n @tasks. The handles stay yours: join each one only
+ * after the iterator has given it to you. Returns 0, -EINVAL, -EDEADLK, -ENOMEM, or -EPERM
+ * outside a fiber.
  */
 WEFT_API int weft_as_completed_new(weft_as_completed **itp, weft_task **tasks, size_t n);
 

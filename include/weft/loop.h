@@ -70,8 +70,11 @@ WEFT_API int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 /*
  * weft_loop_close - cancel what is left, wait for it to finish, and free the loop.
  * Tasks still running are cancelled and run until they return; finished tasks nobody joined are
- * freed. In debug mode each leftover task is named on stderr. Returns the number of tasks that
- * were still running (0 for a clean close), or -EBUSY if called from inside the loop.
+ * freed, and so is every weft_timer and weft_future of the loop (their handles die with it).
+ * Queued callbacks run; tasks spawned meanwhile start cancelled. In debug mode each leftover task
+ * is named on stderr. Returns the number of tasks that were still running (0 for a clean close),
+ * -EBUSY if called from inside the loop, or -EXDEV if tasks are left and the loop belongs to
+ * another thread (nothing is freed then).
  * Not thread-safe: call it from the loop's thread (or any thread if it never ran).
  */
 WEFT_API int weft_loop_close(weft_loop *loop);
@@ -112,7 +115,7 @@ WEFT_API void weft_loop_dump(weft_loop *loop, FILE *out);
 /*
  * weft_call_soon - run @fn(@arg) on the loop's own stack at the start of its next turn.
  * Plain callback code: @fn must not block (it may spawn tasks, set futures, start timers).
- * Returns 0 or -ENOMEM. Not thread-safe (cross-thread posting lives in weft/thread.h).
+ * Callbacks still queued at weft_loop_close() run there. Returns 0, -EINVAL or -ENOMEM. Not thread-safe (cross-thread posting lives in weft/thread.h).
  */
 WEFT_API int weft_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
 

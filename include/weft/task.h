@@ -80,7 +80,8 @@ WEFT_API int weft_loop_run_until(weft_loop *loop, weft_task *task, int *status);
 
 /*
  * weft_task_detach - let @task free itself when it returns (now, if it already has).
- * The handle must not be used afterwards. Returns 0 or -EINVAL.
+ * The handle must not be used afterwards. Returns 0, -EINVAL (NULL, already detached), or
+ * -EBUSY while another task is joining it.
  */
 WEFT_API int weft_task_detach(weft_task *task);
 
@@ -103,7 +104,7 @@ WEFT_API bool weft_task_cancelled(const weft_task *task);
  */
 WEFT_API int weft_task_status(const weft_task *task, int *status);
 
-/* weft_task_state - where @task is in its life cycle. */
+/* weft_task_state - where @task is in its life cycle (WEFT_TASK_DONE for NULL). */
 WEFT_API enum weft_task_state weft_task_state(const weft_task *task);
 
 /* weft_task_name - the task's name (never NULL; valid while the handle is). */
