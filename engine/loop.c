@@ -51,16 +51,12 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	weft__list_init(&loop->futures);
 	loop->stack_size = weft__stack_default(opts->stack_size);
 	loop->cache_cap = opts->stack_cache ? opts->stack_cache : 64;
-	loop->stack_cache = weft__new_array(void *, loop->cache_cap);
-	if (!loop->stack_cache) {
-		weft__delete(loop);
-		return -ENOMEM;
-	}
+	weft__list_init(&loop->stack_chunks);
+	weft__list_init(&loop->stack_partial);
 	weft__debug_init(loop, opts);
 	loop->fpstate = weft__ctx_fpstate();
 	r = weft__ring_init(loop, opts);
 	if (r) {
-		weft__delete_array(loop->stack_cache, loop->cache_cap);
 		weft__delete(loop);
 		return r;
 	}
@@ -309,7 +305,6 @@ int weft_loop_close(weft_loop *loop)
 	weft__ring_exit(loop);
 	weft__stack_cache_free(loop);
 	weft__task_free_cache(loop);
-	weft__delete_array(loop->stack_cache, loop->cache_cap);
 	weft__delete(loop);
 	return left;
 }

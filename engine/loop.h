@@ -44,9 +44,10 @@ struct weft_loop {
 	unsigned ntask_free;
 
 	/* stacks */
-	size_t stack_size;  /* default usable size */
-	void **stack_cache; /* mappings of default-sized stacks ready for reuse */
-	unsigned ncached, cache_cap;
+	size_t stack_size;		 /* default usable size */
+	struct weft__list stack_chunks;	 /* every chunk of default-sized stacks (stack.c) */
+	struct weft__list stack_partial; /* chunks with a free stack, most recently used first */
+	unsigned stacks_free, cache_cap; /* free stacks in chunks; how many to keep at least */
 
 	/* time */
 	struct weft__timer **heap;

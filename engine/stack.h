@@ -13,6 +13,7 @@
 
 struct weft_loop;
 struct weft_task;
+struct weft__stack_chunk;
 
 #define WEFT__STACK_GUARD (64 * 1024) /* address space only: guards cost no memory */
 #define WEFT__STACK_MIN	  (16 * 1024)
@@ -20,8 +21,9 @@ struct weft_task;
 
 /* Give @task a stack of @size usable bytes (0: the loop's default). Returns 0 or -ENOMEM. */
 int weft__stack_get(struct weft_loop *loop, struct weft_task *task, size_t size);
-/* Return @task's stack to the cache or the kernel. */
+/* Return @task's stack to its chunk (or the kernel, for odd sizes). */
 void weft__stack_put(struct weft_loop *loop, struct weft_task *task);
+/* At loop close: unmap every chunk no task still uses. */
 void weft__stack_cache_free(struct weft_loop *loop);
 /* The usable size for a default stack request (@requested, or 64 KiB; 256 KiB under ASan). */
 size_t weft__stack_default(size_t requested);

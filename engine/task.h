@@ -13,6 +13,7 @@
 #include "sched.h"
 
 struct weft__wait;
+struct weft__stack_chunk;
 struct weft__scope;
 struct weft_group;
 
@@ -41,8 +42,9 @@ struct weft_task {
 	struct weft__list node;	  /* loop->tasks */
 	struct weft_group *group; /* owning task group, if any */
 	struct weft__list group_link;
-	void *stack;	   /* the mapping: guard, then the usable stack */
-	size_t stack_size; /* usable size */
+	void *stack;			       /* the mapping: guard, then the usable stack */
+	struct weft__stack_chunk *stack_chunk; /* the chunk it came from, or NULL (own mapping) */
+	size_t stack_size;		       /* usable size */
 	unsigned vg_stack_id;
 	uint64_t id;
 	char name[32];

@@ -40,7 +40,7 @@ struct weft_loop_opts {
 				* sq_entries, at most 65536 (the kernel's limit) */
 	unsigned ring_flags;   /* WEFT_RING_* restrictions; default 0 (best the kernel has) */
 	size_t stack_size;     /* default fiber stack size; default 64 KiB (256 KiB under ASan) */
-	unsigned stack_cache;  /* default-sized stacks kept for reuse; default 64 */
+	unsigned stack_cache;  /* spare default-sized stacks kept mapped for reuse; default 64 */
 	enum weft_debug debug; /* debug mode; default: from env WEFT_DEBUG */
 	int64_t slow_ns;       /* debug: warn when a fiber runs this long without yielding;
 				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
