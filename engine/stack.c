@@ -42,6 +42,8 @@ struct weft__stack_chunk {
 
 /* -1 unknown, 1 MADV_GUARD_INSTALL works, 0 fall back to mprotect. Probed on first map. */
 static atomic_int guard_madv = -1;
+/* 0 once pidfd_open/process_madvise have failed (older kernel, or valgrind): stop trying. */
+static atomic_int guard_batch = 1;
 
 int weft__stack_guard_madv(void)
 {
@@ -58,7 +60,8 @@ static int install_guards(char *base, size_t stride, unsigned n)
 	if (mode != 0) {
 		/* A pidfd of our own, opened per call: one cached across fork() would advise the
 		 * parent's address space. */
-		int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		int pidfd =
+		    atomic_load(&guard_batch) ? (int)syscall(SYS_pidfd_open, getpid(), 0) : -1;
 		for (unsigned i = 0; i < n; i++) {
 			iov[i].iov_base = base + i * stride;
 			iov[i].iov_len = WEFT__STACK_GUARD;
@@ -72,6 +75,7 @@ static int install_guards(char *base, size_t stride, unsigned n)
 				return 0;
 			}
 		}
+		atomic_store(&guard_batch, 0);
 		unsigned i = 0;
 		while (i < n &&
 		       madvise(iov[i].iov_base, WEFT__STACK_GUARD, MADV_GUARD_INSTALL) == 0)
