@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counting semaphores, optionally bounded. A release with waiters hands its permit straight to
+ * the first one instead of raising the count, so the count is 0 whenever tasks wait and nobody
+ * can take a permit ahead of them.
+ */
+#include <errno.h>
+
+#include "alloc.h"
+#include "sync.h"
+
+struct weft_sem {
+	struct weft_loop *loop;
+	unsigned value;		   /* free permits; 0 while anyone waits */
+	unsigned max;		   /* a release beyond this is -EOVERFLOW */
+	struct weft__list waiters; /* struct weft__sync_wait, FIFO */
+};
+
+int weft_sem_new(weft_loop *loop, weft_sem **semp, unsigned value, unsigned max)
+{
+	struct weft_sem *s;
+	int err;
+
+	if (!semp || !max || max > WEFT_SEM_VALUE_MAX || value > max)
+		return -EINVAL;
+	err = weft__sync_loop(loop, &loop);
+	if (err)
+		return err;
+	s = weft__new(struct weft_sem);
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->value = value;
+	s->max = max;
+	weft__list_init(&s->waiters);
+	*semp = s;
+	return 0;
+}
+
+int weft_sem_free(weft_sem *s)
+{
+	if (!s)
+		return 0;
+	if (!weft__list_empty(&s->waiters))
+		return -EBUSY;
+	weft__delete(s);
+	return 0;
+}
+
+int weft_sem_acquire(weft_sem *s)
+{
+	struct weft__sync_wait sw;
+	struct weft_task *t;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	err = weft__sync_task(s->loop, &t);
+	if (err)
+		return err;
+	err = weft__checkpoint(t);
+	if (err)
+		return err;
+	if (s->value) {
+		s->value--;
+		return 0;
+	}
+	/* Woken normally means a releaser handed us its permit. */
+	return weft__sync_park(&s->waiters, &sw, t, "semaphore", weft__sync_interrupt);
+}
+
+int weft_sem_try_acquire(weft_sem *s)
+{
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	err = weft__sync_thread_ok(s->loop);
+	if (err)
+		return err;
+	if (!s->value)
+		return -EAGAIN;
+	s->value--;
+	return 0;
+}
+
+int weft_sem_release(weft_sem *s)
+{
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	err = weft__sync_thread_ok(s->loop);
+	if (err)
+		return err;
+	if (!weft__list_empty(&s->waiters)) {
+		weft__sync_wake_first(&s->waiters, 0);
+		return 0;
+	}
+	if (s->value >= s->max)
+		return -EOVERFLOW;
+	s->value++;
+	return 0;
+}
+
+int weft_sem_value(const weft_sem *s)
+{
+	return s ? (int)s->value : -EINVAL;
+}
