@@ -10,7 +10,6 @@
 
 struct weft_future {
 	struct weft_loop *loop;
-	struct weft__list node;	   /* loop->futures */
 	struct weft__list waiters; /* struct future_wait */
 	int status;
 	void *value;
@@ -39,7 +38,6 @@ int weft_future_new(weft_loop *loop, weft_future **fp)
 		return -ENOMEM;
 	f->loop = loop;
 	weft__list_init(&f->waiters);
-	weft__list_add_tail(&loop->futures, &f->node);
 	*fp = f;
 	return 0;
 }
@@ -92,6 +90,11 @@ int weft_future_wait(weft_future *f, void **valuep)
 	return f->status;
 }
 
+struct weft_loop *weft__future_loop(struct weft_future *f)
+{
+	return f->loop;
+}
+
 bool weft_future_done(const weft_future *f)
 {
 	return f && f->done;
@@ -103,17 +106,6 @@ int weft_future_free(weft_future *f)
 		return 0;
 	if (!weft__list_empty(&f->waiters))
 		return -EBUSY;
-	weft__list_del(&f->node);
 	weft__delete(f);
 	return 0;
-}
-
-void weft__futures_free(struct weft_loop *loop)
-{
-	while (!weft__list_empty(&loop->futures)) {
-		struct weft_future *f =
-		    weft__container_of(loop->futures.next, struct weft_future, node);
-		weft__list_init(&f->waiters); /* their tasks are gone by now */
-		weft_future_free(f);
-	}
 }

@@ -48,7 +48,6 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 		return -ENOMEM;
 	weft__list_init(&loop->tasks);
 	weft__list_init(&loop->timers);
-	weft__list_init(&loop->futures);
 	loop->stack_size = weft__stack_default(opts->stack_size);
 	loop->cache_cap = opts->stack_cache ? opts->stack_cache : 64;
 	weft__list_init(&loop->stack_chunks);
@@ -84,10 +83,15 @@ static void loop_turn(struct weft_loop *loop)
 	bool block = !loop->runq_head && !loop->cb_head &&
 		     !atomic_load_explicit(&loop->stop, memory_order_relaxed);
 
-	if (block)
+	if (block) {
 		warn_stuck(loop);
+		block = weft__inbox_sleep(loop);
+	}
 	if (block || io_uring_sq_ready(&loop->ring) || loop->inflight)
 		weft__ring_turn(loop, block);
+	atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
+	if (atomic_load_explicit(&loop->inbox, memory_order_relaxed))
+		weft__inbox_run(loop);
 	if (loop->cb_head)
 		weft__callbacks_run(loop);
 	if (loop->heap_len)
@@ -125,9 +129,11 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		}
 		if (mode == RUN_TASK && task->state == WEFT_TASK_DONE)
 			break;
-		if (mode == RUN_ALL && !loop->alive && !loop->user_timers && !loop->cb_head)
+		if (mode == RUN_ALL && !loop->alive && !loop->user_timers && !loop->cb_head &&
+		    !atomic_load(&loop->inbox))
 			break;
-		if (mode == RUN_DRAIN && !loop->alive && !loop->cb_head)
+		if (mode == RUN_DRAIN && !loop->alive && !loop->cb_head &&
+		    !atomic_load(&loop->inbox))
 			break;
 		loop_turn(loop);
 	}
@@ -226,7 +232,8 @@ static int drain_tasks(struct weft_loop *loop)
 
 	if (weft_timer_new(loop, &timer, close_deadline, loop) == 0)
 		weft_timer_start(timer, give_up, 0);
-	while ((loop->alive || loop->cb_head) && weft_now() < give_up) {
+	while ((loop->alive || loop->cb_head || atomic_load(&loop->inbox)) &&
+	       weft_now() < give_up) {
 		weft__list_for_each_safe(pos, tmp, &loop->tasks)
 		{
 			struct weft_task *t = weft__container_of(pos, struct weft_task, node);
@@ -291,7 +298,7 @@ int weft_loop_close(weft_loop *loop)
 	left = (int)loop->alive;
 	loop->closing = true;
 	weft__debug_leftovers(loop);
-	if (loop->alive || loop->cb_head) {
+	if (loop->alive || loop->cb_head || atomic_load(&loop->inbox)) {
 		r = drain_tasks(loop);
 		if (r) {
 			loop->closing = false;
@@ -300,7 +307,6 @@ int weft_loop_close(weft_loop *loop)
 	}
 	free_callbacks(loop);
 	free_tasks(loop);
-	weft__futures_free(loop);
 	weft__timers_free(loop);
 	weft__ring_exit(loop);
 	weft__stack_cache_free(loop);

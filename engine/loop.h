@@ -16,6 +16,8 @@
 
 struct weft_task;
 struct weft__callback;
+struct weft__post;
+struct weft_future;
 
 struct weft_loop {
 	struct io_uring ring;
@@ -52,16 +54,17 @@ struct weft_loop {
 	/* time */
 	struct weft__timer **heap;
 	uint32_t heap_len, heap_cap;
-	unsigned user_timers;	   /* armed weft_timer handles: they keep weft_loop_run going */
-	unsigned ntimers;	   /* weft_timer handles in existence (each may take a heap slot) */
-	struct weft__list timers;  /* every weft_timer of the loop, freed at close */
-	struct weft__list futures; /* every weft_future of the loop, freed at close */
+	unsigned user_timers;	  /* armed weft_timer handles: they keep weft_loop_run going */
+	unsigned ntimers;	  /* weft_timer handles in existence (each may take a heap slot) */
+	struct weft__list timers; /* every weft_timer of the loop, freed at close */
 
 	/* callbacks from weft_call_soon */
 	struct weft__callback *cb_head, *cb_tail;
 
-	/* crossing threads: stop requests and wake-ups */
+	/* crossing threads: stop requests, posted work and wake-ups (post.c) */
 	atomic_int stop;
+	_Atomic(struct weft__post *) inbox; /* newest first */
+	atomic_int sleeping;		    /* the loop is (about to be) blocked in the kernel */
 	int wake_fd; /* eventfd a read is kept armed on while the loop runs */
 	uint64_t wake_buf;
 	bool wake_armed;
@@ -124,8 +127,11 @@ void weft__debug_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 void weft__debug_slow(struct weft_loop *loop, struct weft_task *task);
 void weft__debug_leftovers(struct weft_loop *loop);
 
-/* Free every future of the loop (future.c, at close). */
-void weft__futures_free(struct weft_loop *loop);
+/* The inbox (post.c): run what other threads posted; before blocking, false if a post arrived. */
+void weft__inbox_run(struct weft_loop *loop);
+bool weft__inbox_sleep(struct weft_loop *loop);
+/* The loop a future belongs to (future.c). */
+struct weft_loop *weft__future_loop(struct weft_future *future);
 
 /* Callbacks queued by weft_call_soon (loop.c). */
 void weft__callbacks_run(struct weft_loop *loop);

@@ -66,7 +66,8 @@ void weft__wake(struct weft_task *t)
 static inline bool loop_has_work(struct weft_loop *loop)
 {
 	return io_uring_sq_ready(&loop->ring) || loop->inflight || loop->heap_len ||
-	       loop->cb_head || atomic_load_explicit(&loop->stop, memory_order_relaxed);
+	       loop->cb_head || atomic_load_explicit(&loop->stop, memory_order_relaxed) ||
+	       atomic_load_explicit(&loop->inbox, memory_order_relaxed);
 }
 
 static inline struct weft_task *pick_next(struct weft_loop *loop)

@@ -167,7 +167,7 @@ int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), 
 
 int weft_timer_start(weft_timer *t, int64_t deadline, int64_t repeat_ns)
 {
-	if (!t || repeat_ns < 0)
+	if (!t || repeat_ns < 0 || !t->loop)
 		return -EINVAL;
 	if (!weft__timer_armed(&t->timer))
 		t->loop->user_timers++;
@@ -177,7 +177,7 @@ int weft_timer_start(weft_timer *t, int64_t deadline, int64_t repeat_ns)
 
 void weft_timer_stop(weft_timer *t)
 {
-	if (!t || !weft__timer_armed(&t->timer))
+	if (!t || !t->loop || !weft__timer_armed(&t->timer))
 		return;
 	weft__timer_disarm(t->loop, &t->timer);
 	t->loop->user_timers--;
@@ -192,9 +192,11 @@ void weft_timer_free(weft_timer *t)
 {
 	if (!t)
 		return;
-	weft_timer_stop(t);
-	weft__list_del(&t->node);
-	t->loop->ntimers--;
+	if (t->loop) {
+		weft_timer_stop(t);
+		weft__list_del(&t->node);
+		t->loop->ntimers--;
+	}
 	weft__delete(t);
 }
 
@@ -202,8 +204,15 @@ void weft__timers_free(struct weft_loop *loop)
 {
 	struct weft__list *pos, *tmp;
 
+	/* The handles are the user's: stop and detach them, so freeing one later is safe. */
 	weft__list_for_each_safe(pos, tmp, &loop->timers)
-	    weft_timer_free(weft__container_of(pos, struct weft_timer, node));
+	{
+		struct weft_timer *t = weft__container_of(pos, struct weft_timer, node);
+		weft_timer_stop(t);
+		weft__list_del(&t->node);
+		t->loop = NULL;
+	}
+	loop->ntimers = 0;
 	weft__free(loop->heap, loop->heap_cap * sizeof(*loop->heap));
 	loop->heap = NULL;
 	loop->heap_cap = loop->heap_len = 0;

@@ -10,6 +10,9 @@
  *   weft/scope.h   deadlines, cancel scopes, shields
  *   weft/group.h   gather, wait, as_completed, wait_for, task groups (nurseries)
  *   weft/future.h  one-shot futures
+ *   weft/queue.h   FIFO, LIFO and priority queues with join/task_done and shutdown
+ *   weft/sync.h    locks, semaphores, conditions, events, barriers, scoped guards
+ *   weft/thread.h  posting into a loop from any thread, cross-thread futures and calls
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -21,5 +24,8 @@
 #include "weft/scope.h"
 #include "weft/group.h"
 #include "weft/future.h"
+#include "weft/queue.h"
+#include "weft/sync.h"
+#include "weft/thread.h"
 
 #endif

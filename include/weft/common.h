@@ -5,7 +5,8 @@
  * Errors: every call that can fail returns a negative errno value (liburing's convention):
  * -EINVAL for bad arguments, -ECANCELED when the calling task (or an enclosing scope) was
  * cancelled, -ETIMEDOUT when an enclosing deadline expired, -EPERM when a call that must run in a
- * weft fiber is made from plain thread code. Nothing aborts on user input.
+ * weft fiber is made from plain thread code, -EXDEV when an object of one loop is used from
+ * another loop's fiber. Nothing aborts on user input.
  *
  * Time: int64_t nanoseconds on CLOCK_MONOTONIC. WEFT_FOREVER means "no deadline".
  */

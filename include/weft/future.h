@@ -40,8 +40,8 @@ WEFT_API int weft_future_wait(weft_future *future, void **valuep);
 WEFT_API bool weft_future_done(const weft_future *future);
 
 /*
- * weft_future_free - free @future. Returns 0, or -EBUSY if tasks are still waiting on it
- * (nothing is freed then).
+ * weft_future_free - free @future, before or after its loop is closed (closing a loop frees no
+ * future). Returns 0, or -EBUSY if tasks are still waiting on it (nothing is freed then).
  */
 WEFT_API int weft_future_free(weft_future *future);
 

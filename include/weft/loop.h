@@ -70,8 +70,9 @@ WEFT_API int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 /*
  * weft_loop_close - cancel what is left, wait for it to finish, and free the loop.
  * Tasks still running are cancelled and run until they return; finished tasks nobody joined are
- * freed, and so is every weft_timer and weft_future of the loop (their handles die with it).
- * Queued callbacks run; tasks spawned meanwhile start cancelled. In debug mode each leftover task
+ * freed. Objects you created on the loop (futures, queues, locks, timers ...) stay yours: free
+ * them before or after close, close never does (timers still armed are stopped). Queued
+ * callbacks and posts run; tasks spawned meanwhile start cancelled. In debug mode each leftover task
  * is named on stderr. Returns the number of tasks that were still running (0 for a clean close),
  * -EBUSY if called from inside the loop, or -EXDEV if tasks are left and the loop belongs to
  * another thread (nothing is freed then).

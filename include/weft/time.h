@@ -56,7 +56,8 @@ WEFT_API void weft_timer_stop(weft_timer *timer);
 /* weft_timer_active - true while @timer is armed. */
 WEFT_API bool weft_timer_active(const weft_timer *timer);
 
-/* weft_timer_free - stop and free @timer. May be called from its own callback. */
+/* weft_timer_free - stop and free @timer. May be called from its own callback, and after its
+ * loop was closed (close stops timers; weft_timer_start on them then returns -EINVAL). */
 WEFT_API void weft_timer_free(weft_timer *timer);
 
 #ifdef __cplusplus

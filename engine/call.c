@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft_loop_call: run a task on a loop and wait for it from any thread or fiber
+ * (asyncio.run_coroutine_threadsafe + Future.result(timeout)).
+ *
+ * The call record is shared by the caller, the target loop (which spawns the task and records its
+ * end) and, for a fiber caller, the caller's loop (which wakes it); cancels posted by a caller
+ * that gave up may reach the target after everything else is over. So the record is counted:
+ * one reference for the caller, one for the target until the task has ended, one per posted
+ * cancel. The caller itself never returns before the task has ended, so @arg outlives every use.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "weft/thread.h"
+#include "weft/time.h"
+#include "alloc.h"
+#include "loop.h"
+#include "sched.h"
+#include "task.h"
+
+struct call {
+	atomic_int refs;
+	weft_loop *target;
+	weft_task_fn fn;
+	void *arg;
+	int status;
+	atomic_bool cancel; /* the caller gave up: cancel the task, or never start it */
+	weft_task *task;    /* on the target loop, touched only there; NULL once ended */
+	/* fiber callers */
+	weft_loop *caller_loop;
+	struct weft_task *caller;
+	bool done_fiber; /* touched only on the caller's loop thread */
+	/* plain-thread callers */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void call_unref(struct call *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (!c->caller_loop) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+	}
+	weft__delete(c);
+}
+
+/* Posting must not fail where a lost post would strand a waiter: retry on -ENOMEM. */
+static void post_surely(weft_loop *loop, void (*fn)(void *), void *arg)
+{
+	while (weft_loop_post(loop, fn, arg))
+		;
+}
+
+/* ---- on the caller's loop (fiber callers) ------------------------------------------------ */
+
+static void call_done_at_caller(void *arg)
+{
+	struct call *c = arg;
+
+	c->done_fiber = true;
+	weft__wake(c->caller);
+}
+
+/* ---- on the target loop ----------------------------------------------------------------- */
+
+/* The task has ended (or never started): tell the caller, drop the target's reference. */
+static void call_finish(struct call *c)
+{
+	c->task = NULL;
+	if (c->caller_loop) {
+		post_surely(c->caller_loop, call_done_at_caller, c);
+	} else {
+		pthread_mutex_lock(&c->mu);
+		c->done = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	call_unref(c);
+}
+
+static int call_entry(void *arg)
+{
+	struct call *c = arg;
+
+	return c->fn(c->arg);
+}
+
+static void call_task_done(weft_task *t, void *arg)
+{
+	struct call *c = arg;
+
+	weft_task_status(t, &c->status);
+	call_finish(c);
+}
+
+static void call_start(void *arg)
+{
+	struct call *c = arg;
+	int r;
+
+	if (atomic_load(&c->cancel)) {
+		c->status = -ECANCELED;
+		call_finish(c);
+		return;
+	}
+	r = weft_loop_spawn(c->target, &c->task, call_entry, c, NULL);
+	if (r == 0 && (r = weft_task_on_done(c->task, call_task_done, c)))
+		weft_task_cancel(c->task); /* can't watch it: it must not run unwatched */
+	if (r) {
+		if (c->task)
+			weft_task_detach(c->task);
+		c->status = r;
+		call_finish(c);
+		return;
+	}
+	weft_task_detach(c->task); /* frees itself; call_task_done runs first */
+}
+
+static void call_cancel(void *arg)
+{
+	struct call *c = arg;
+
+	if (c->task)
+		weft_task_cancel(c->task);
+	call_unref(c);
+}
+
+/* ---- the caller ------------------------------------------------------------------------- */
+
+static void give_up(struct call *c)
+{
+	if (atomic_exchange(&c->cancel, true))
+		return;
+	atomic_fetch_add(&c->refs, 1);
+	post_surely(c->target, call_cancel, c);
+}
+
+struct call_wait {
+	struct weft__wait wait;
+	struct call *call;
+};
+
+/* The calling fiber was cancelled or its deadline passed: cancel the task, keep waiting. */
+static void call_interrupted(struct weft__wait *w)
+{
+	give_up(weft__container_of(w, struct call_wait, wait)->call);
+}
+
+static int call_from_fiber(struct call *c, int64_t deadline)
+{
+	struct call_wait cw = {.call = c};
+	int outer = weft__checkpoint(weft__current()), r, result = 0;
+
+	c->caller_loop = weft__loop();
+	c->caller = weft__current();
+	weft__wait_init(&cw.wait, "call", outer ? NULL : call_interrupted);
+	if (outer)
+		give_up(c);
+	post_surely(c->target, call_start, c);
+	r = weft__park(&cw.wait, deadline, outer ? WEFT__PARK_NO_DEADLINE : 0);
+	if (!outer)
+		outer = r;
+	if (!c->done_fiber) {
+		/* Woken by our own timeout (or interrupted): the task must still end first. */
+		if (!outer)
+			result = -ETIMEDOUT;
+		give_up(c);
+		cw.wait.interrupt = NULL;
+		while (!c->done_fiber)
+			weft__park(&cw.wait, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
+	}
+	return outer ? outer : result;
+}
+
+static int call_from_thread(struct call *c, int64_t deadline)
+{
+	struct timespec ts = {.tv_sec = deadline / WEFT_SEC, .tv_nsec = deadline % WEFT_SEC};
+	int result = 0;
+
+	post_surely(c->target, call_start, c);
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && deadline != WEFT_FOREVER && result == 0) {
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT && !c->done) {
+			result = -ETIMEDOUT;
+			pthread_mutex_unlock(&c->mu);
+			give_up(c);
+			pthread_mutex_lock(&c->mu);
+		}
+	}
+	while (!c->done)
+		pthread_cond_wait(&c->cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	return result;
+}
+
+static struct call *call_new(weft_loop *loop, weft_task_fn fn, void *arg, bool thread)
+{
+	struct call *c = weft__new(struct call);
+	pthread_condattr_t ca;
+
+	if (!c)
+		return NULL;
+	atomic_init(&c->refs, 2); /* the caller and the target */
+	c->target = loop;
+	c->fn = fn;
+	c->arg = arg;
+	if (thread) {
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->cv, &ca);
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_init(&c->mu, NULL);
+	}
+	return c;
+}
+
+int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns, int *status)
+{
+	bool in_fiber = weft__current() != NULL;
+	int64_t now, deadline;
+	struct call *c;
+	int r;
+
+	if (!loop || !fn || timeout_ns < 0)
+		return -EINVAL;
+	now = weft_now();
+	deadline = timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
+	c = call_new(loop, fn, arg, !in_fiber);
+	if (!c)
+		return -ENOMEM;
+	r = in_fiber ? call_from_fiber(c, deadline) : call_from_thread(c, deadline);
+	if (status)
+		*status = c->status;
+	call_unref(c);
+	return r;
+}

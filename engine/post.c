@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The loop's inbox: work posted from any thread. Posters push onto a lock-free stack; the loop
+ * takes the whole stack at once each turn and runs it oldest first.
+ *
+ * Waking a sleeping loop without a lost or a needless wake-up (Dekker): before it blocks, the loop
+ * sets `sleeping` and then looks at the inbox; a poster pushes and then looks at `sleeping`.
+ * With sequentially consistent operations at least one of them sees the other: either the loop
+ * finds the post and doesn't block, or the poster finds it asleep and wakes it.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "weft/thread.h"
+#include "alloc.h"
+#include "loop.h"
+#include "sched.h"
+
+struct weft__post {
+	struct weft__post *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* Wake @loop: by MSG_RING from this thread's own running loop, else through the eventfd. */
+static void wake(struct weft_loop *loop)
+{
+	struct weft_loop *self = weft__loop();
+	uint64_t one = 1;
+
+	if (self && self != loop && self->running && weft__op_supported(self, IORING_OP_MSG_RING)) {
+		struct io_uring_sqe *sqe = weft__sqe(self);
+		/* The target gets a CQE it ignores (user_data 0); arriving is all it has to do. */
+		io_uring_prep_msg_ring(sqe, loop->ring.ring_fd, 0, WEFT__UD_IGNORE, 0);
+		io_uring_sqe_set_data64(sqe, WEFT__UD_IGNORE);
+		if (self->features & WEFT_FEAT_CQE_SKIP)
+			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		return;
+	}
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
+		/* Only EAGAIN at a counter near 2^64: the loop is being woken already. */
+	}
+}
+
+int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
+{
+	struct weft__post *p;
+
+	if (!loop || !fn)
+		return -EINVAL;
+	p = weft__new(struct weft__post);
+	if (!p)
+		return -ENOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	p->next = atomic_load_explicit(&loop->inbox, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak(&loop->inbox, &p->next, p))
+		;
+	if (atomic_load(&loop->sleeping))
+		wake(loop);
+	return 0;
+}
+
+/* The loop is about to block: false if a post slipped in (then it must not). */
+bool weft__inbox_sleep(struct weft_loop *loop)
+{
+	atomic_store(&loop->sleeping, 1);
+	if (atomic_load(&loop->inbox)) {
+		atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
+void weft__inbox_run(struct weft_loop *loop)
+{
+	struct weft__post *p = atomic_exchange(&loop->inbox, NULL), *fifo = NULL;
+
+	while (p) { /* the stack is newest first: reverse it */
+		struct weft__post *next = p->next;
+		p->next = fifo;
+		fifo = p;
+		p = next;
+	}
+	while (fifo) {
+		struct weft__post *next = fifo->next;
+		fifo->fn(fifo->arg);
+		weft__delete(fifo);
+		fifo = next;
+	}
+}
+
+/* ---- futures from other threads -------------------------------------------------------- */
+
+struct future_set {
+	weft_future *future;
+	int status;
+	void *value;
+};
+
+static void future_set_posted(void *arg)
+{
+	struct future_set *fs = arg;
+
+	weft_future_set(fs->future, fs->status, fs->value);
+	weft__delete(fs);
+}
+
+int weft_future_set_threadsafe(weft_future *f, int status, void *value)
+{
+	struct future_set *fs;
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	fs = weft__new(struct future_set);
+	if (!fs)
+		return -ENOMEM;
+	*fs = (struct future_set){f, status, value};
+	r = weft_loop_post(weft__future_loop(f), future_set_posted, fs);
+	if (r)
+		weft__delete(fs);
+	return r;
+}
