@@ -24,13 +24,16 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 B_plain := build
 B_asan  := build/asan
 B_vg    := build/vg
+B_tsan  := build/tsan
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 CF_plain := $(BASE) $(CFLAGS)
 CF_asan  := $(BASE) -O1 -g $(SAN) -DWEFT_NO_JEMALLOC
 CF_vg    := $(BASE) $(CFLAGS) -DWEFT_NO_JEMALLOC
+CF_tsan  := $(BASE) -O1 -g -fsanitize=thread -DWEFT_NO_JEMALLOC
 LD_plain := $(LIBS) $(JEMALLOC)
 LD_asan  := $(SAN) $(LIBS)
 LD_vg    := $(LIBS)
+LD_tsan  := -fsanitize=thread $(LIBS)
 
 # Sources: every module folder; the context switch only for the machine we build for.
 LIB_SRC := $(wildcard engine/*.c net/*.c fileio/*.c serial/*.c)
@@ -43,7 +46,8 @@ EXAMPLES_NORUN ?= $(shell grep -l 'weft-example: no-run' examples/*.c 2>/dev/nul
 
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
-.PHONY: all lib tests examples perf check check-asan check-valgrind check-aarch64 bench install \
+.PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
+	install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -53,6 +57,7 @@ help:
 	@echo "make check        run every Check suite and the self-terminating examples"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
+	@echo "make check-tsan   the suites under ThreadSanitizer"
 	@echo "make check-aarch64  the aarch64 context switch under qemu-user (cross toolchain needed)"
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
@@ -82,6 +87,7 @@ endef
 $(eval $(call flavour,plain))
 $(eval $(call flavour,asan))
 $(eval $(call flavour,vg))
+$(eval $(call flavour,tsan))
 
 $(B_plain)/perf/%: perf/%.c $(B_plain)/libweft.a
 	@mkdir -p $(@D)
@@ -118,11 +124,17 @@ check-valgrind: $(addprefix $(B_vg)/tests/,$(TESTS)) $(addprefix $(B_vg)/example
 		$(B_vg)/tests/ctx_check
 	@WEFT_VALGRIND=1 tests/run $(B_vg) "$(TESTS)" "$(RUN_PROGS)"
 
+# ThreadSanitizer over the same suites (fibers are annotated with TSan's fiber API).
+check-tsan: $(addprefix $(B_tsan)/tests/,$(TESTS)) $(addprefix $(B_tsan)/examples/,$(EXAMPLES)) \
+		$(B_tsan)/tests/ctx_check
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	 tests/run $(B_tsan) "$(TESTS)" "$(RUN_PROGS)"
+
 # The aarch64 context switch, cross-compiled and run under qemu-user
 # (Debian: gcc-aarch64-linux-gnu qemu-user).
 check-aarch64:
 	@mkdir -p build/aarch64
-	aarch64-linux-gnu-gcc -std=gnu11 -O2 -static -I. -Iinclude tests/ctx_check.c engine/ctx.c \
+	aarch64-linux-gnu-gcc -std=gnu11 -D_GNU_SOURCE -O2 -static -I. -Iinclude tests/ctx_check.c engine/ctx.c \
 		engine/ctx_aarch64.S -o build/aarch64/ctx_check -lm
 	qemu-aarch64 build/aarch64/ctx_check
 

@@ -39,6 +39,9 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 	ctx->stack_lo = lo;
 	ctx->stack_size = size;
 #endif
+#ifdef WEFT_TSAN
+	ctx->tsan_fiber = __tsan_create_fiber(0);
+#endif
 }
 #elif defined(__aarch64__)
 uint64_t weft__ctx_fpstate(void)
@@ -65,6 +68,9 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 	ctx->fake_stack = NULL;
 	ctx->stack_lo = lo;
 	ctx->stack_size = size;
+#endif
+#ifdef WEFT_TSAN
+	ctx->tsan_fiber = __tsan_create_fiber(0);
 #endif
 }
 #else

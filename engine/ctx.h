@@ -25,6 +25,11 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#include <sanitizer/tsan_interface.h>
+#endif
+
 struct weft__ctx {
 	void *sp;
 #ifdef WEFT_ASAN
@@ -32,7 +37,30 @@ struct weft__ctx {
 	const void *stack_lo; /* bounds ASan must be told when switching to this context */
 	size_t stack_size;
 #endif
+#ifdef WEFT_TSAN
+	void *tsan_fiber; /* TSan's shadow state for this context */
+#endif
 };
+
+/* Sanitizer bookkeeping for a context's life: the thread's own stack (the loop's context) is
+ * adopted, a fiber's is created in weft__ctx_make and dropped once switched away from for good. */
+static inline void weft__ctx_adopt_thread(struct weft__ctx *ctx)
+{
+#ifdef WEFT_TSAN
+	ctx->tsan_fiber = __tsan_get_current_fiber();
+#else
+	(void)ctx;
+#endif
+}
+
+static inline void weft__ctx_destroy(struct weft__ctx *ctx)
+{
+#ifdef WEFT_TSAN
+	__tsan_destroy_fiber(ctx->tsan_fiber);
+#else
+	(void)ctx;
+#endif
+}
 
 #if defined(__x86_64__)
 /*
@@ -109,6 +137,9 @@ void weft__ctx_make(struct weft__ctx *ctx, void *lo, size_t size, void (*entry)(
 static inline void weft__ctx_jump(struct weft__ctx *from, struct weft__ctx *to, int dying,
 				  struct weft__ctx **prev_slot)
 {
+#ifdef WEFT_TSAN
+	__tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
 #ifdef WEFT_ASAN
 	*prev_slot = from;
 	__sanitizer_start_switch_fiber(dying ? NULL : &from->fake_stack, to->stack_lo,

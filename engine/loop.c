@@ -118,6 +118,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	if (r)
 		return r;
 	weft__loop_set(loop);
+	weft__ctx_adopt_thread(&loop->sched_ctx);
 	loop->running = true;
 	weft__ring_arm_wake(loop);
 	for (;;) {

@@ -144,6 +144,7 @@ void weft__task_free(struct weft_loop *loop, struct weft_task *t)
 
 void weft__task_release(struct weft_loop *loop, struct weft_task *t)
 {
+	weft__ctx_destroy(&t->ctx);
 	weft__stack_put(loop, t);
 	if (t->detached)
 		weft__task_free(loop, t);

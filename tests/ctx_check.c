@@ -14,7 +14,7 @@
 
 #define ROUNDS 20000
 
-static struct weft__ctx main_ctx, a_ctx, b_ctx;
+static struct weft__ctx main_ctx, a_ctx, b_ctx, *prev; /* prev: for ASan, see ctx.h */
 static int failures, checks;
 static volatile double sink;
 
@@ -27,12 +27,13 @@ static void check(int ok)
 /* b runs with its own rounding mode for its whole life. */
 static void run_b(void *arg)
 {
+	weft__ctx_entered(&prev);
 	fesetround(FE_DOWNWARD);
 	for (;;) {
 		volatile double x = 1.0, y = 3.0;
 		sink = x / y;
 		check(fegetround() == FE_DOWNWARD);
-		weft__ctx_switch(&b_ctx.sp, a_ctx.sp);
+		weft__ctx_jump(&b_ctx, &a_ctx, 0, &prev);
 	}
 }
 
@@ -44,7 +45,7 @@ static long recurse(long n, double d)
 	long r;
 
 	if (!n) {
-		weft__ctx_switch(&a_ctx.sp, b_ctx.sp);
+		weft__ctx_jump(&a_ctx, &b_ctx, 0, &prev);
 		return 0;
 	}
 	r = recurse(n - 1, e) + n;
@@ -54,6 +55,7 @@ static long recurse(long n, double d)
 
 static void run_a(void *arg)
 {
+	weft__ctx_entered(&prev);
 	for (long i = 0; i < ROUNDS; i++) {
 		long k = i * 3;
 		double keep = (double)i * 0.5;
@@ -61,7 +63,7 @@ static void run_a(void *arg)
 		check(k == i * 3 && keep == (double)i * 0.5);
 		check(fegetround() == FE_TONEAREST);
 	}
-	weft__ctx_switch(&a_ctx.sp, main_ctx.sp);
+	weft__ctx_jump(&a_ctx, &main_ctx, 0, &prev);
 }
 
 int main(void)
@@ -72,10 +74,13 @@ int main(void)
 	unsigned va = VALGRIND_STACK_REGISTER(sa, sa + size),
 		 vb = VALGRIND_STACK_REGISTER(sb, sb + size);
 
+	weft__ctx_adopt_thread(&main_ctx);
 	weft__ctx_make(&a_ctx, sa, size, run_a, NULL, weft__ctx_fpstate());
 	weft__ctx_make(&b_ctx, sb, size, run_b, NULL, weft__ctx_fpstate());
-	weft__ctx_switch(&main_ctx.sp, a_ctx.sp);
+	weft__ctx_jump(&main_ctx, &a_ctx, 0, &prev);
 	check(fegetround() == FE_TONEAREST);
+	weft__ctx_destroy(&a_ctx);
+	weft__ctx_destroy(&b_ctx);
 	VALGRIND_STACK_DEREGISTER(va);
 	VALGRIND_STACK_DEREGISTER(vb);
 	free(sa);

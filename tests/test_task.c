@@ -33,8 +33,10 @@ static int scaled(int n)
 {
 	if (getenv("WEFT_VALGRIND"))
 		return n / 50;
-#ifdef __SANITIZE_ADDRESS__
+#if defined(__SANITIZE_ADDRESS__)
 	return n / 5;
+#elif defined(__SANITIZE_THREAD__)
+	return n / 20; /* every fiber is a TSan fiber context: costly to create and switch */
 #else
 	return n;
 #endif
