@@ -98,9 +98,10 @@ $(B_plain)/$(SONAME): $(call objs,$(B_plain)) weft.map
 		-o $@ $(call objs,$(B_plain)) $(LD_plain)
 	ln -sf $(SONAME) $(B_plain)/libweft.so
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|'
 $(B_plain)/weft.pc: weft.pc.in Makefile
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SED) $< > $@
 
 lib: $(B_plain)/libweft.a $(B_plain)/$(SONAME)
 tests: $(addprefix $(B_plain)/tests/,$(TESTS))
@@ -142,7 +143,7 @@ bench: perf
 	@perf/run all
 
 # ---- install -------------------------------------------------------------------------------
-install: lib $(B_plain)/weft.pc
+install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/weft
 	install -m 644 $(B_plain)/libweft.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B_plain)/$(SONAME) $(DESTDIR)$(LIBDIR)/libweft.so.$(VERSION)
@@ -150,7 +151,7 @@ install: lib $(B_plain)/weft.pc
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libweft.so
 	install -m 644 include/weft.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/weft/*.h $(DESTDIR)$(INCDIR)/weft/
-	install -m 644 $(B_plain)/weft.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) weft.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc # this PREFIX, not the build's
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so* \
