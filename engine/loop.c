@@ -164,10 +164,12 @@ void weft_loop_stop(weft_loop *loop)
 
 	if (!loop)
 		return;
+	atomic_fetch_add(&loop->posters, 1); /* see weft_loop_post */
 	atomic_store(&loop->stop, 1);
 	/* Wakes the loop if it sleeps in io_uring_enter; write(2) is async-signal-safe. */
 	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
 	}
+	atomic_fetch_sub_explicit(&loop->posters, 1, memory_order_release);
 }
 
 weft_loop *weft_loop_current(void)
@@ -308,6 +310,7 @@ int weft_loop_close(weft_loop *loop)
 	}
 	free_callbacks(loop);
 	free_tasks(loop);
+	weft__posters_wait(loop);
 	weft__timers_free(loop);
 	weft__ring_exit(loop);
 	weft__stack_cache_free(loop);

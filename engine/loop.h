@@ -65,6 +65,7 @@ struct weft_loop {
 	atomic_int stop;
 	_Atomic(struct weft__post *) inbox; /* newest first */
 	atomic_int sleeping;		    /* the loop is (about to be) blocked in the kernel */
+	atomic_int posters;		    /* threads inside weft_loop_post/stop: close waits */
 	int wake_fd; /* eventfd a read is kept armed on while the loop runs */
 	uint64_t wake_buf;
 	bool wake_armed;
@@ -130,6 +131,7 @@ void weft__debug_leftovers(struct weft_loop *loop);
 /* The inbox (post.c): run what other threads posted; before blocking, false if a post arrived. */
 void weft__inbox_run(struct weft_loop *loop);
 bool weft__inbox_sleep(struct weft_loop *loop);
+void weft__posters_wait(struct weft_loop *loop);
 /* The loop a future belongs to (future.c). */
 struct weft_loop *weft__future_loop(struct weft_future *future);
 

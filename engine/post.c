@@ -9,6 +9,7 @@
  * finds the post and doesn't block, or the poster finds it asleep and wakes it.
  */
 #include <errno.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "weft/thread.h"
@@ -53,12 +54,24 @@ int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
 		return -ENOMEM;
 	p->fn = fn;
 	p->arg = arg;
+	/* Once the post is visible the loop may run it, finish and be closed while we still look
+	 * at `sleeping`: close waits for posters to leave (weft__posters_wait). */
+	atomic_fetch_add(&loop->posters, 1);
 	p->next = atomic_load_explicit(&loop->inbox, memory_order_relaxed);
 	while (!atomic_compare_exchange_weak(&loop->inbox, &p->next, p))
 		;
 	if (atomic_load(&loop->sleeping))
 		wake(loop);
+	atomic_fetch_sub_explicit(&loop->posters, 1, memory_order_release);
 	return 0;
+}
+
+/* Before a loop is freed: let threads finish the weft_loop_post/stop calls they are inside.
+ * They are a few instructions (and maybe one write(2)) from leaving. */
+void weft__posters_wait(struct weft_loop *loop)
+{
+	while (atomic_load_explicit(&loop->posters, memory_order_acquire))
+		sched_yield();
 }
 
 /* The loop is about to block: false if a post slipped in (then it must not). */

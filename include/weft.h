@@ -13,6 +13,7 @@
  *   weft/queue.h   FIFO, LIFO and priority queues with join/task_done and shutdown
  *   weft/sync.h    locks, semaphores, conditions, events, barriers, scoped guards
  *   weft/thread.h  posting into a loop from any thread, cross-thread futures and calls
+ *   weft/executor.h  thread pools: run blocking functions without blocking the loop
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -27,5 +28,6 @@
 #include "weft/queue.h"
 #include "weft/sync.h"
 #include "weft/thread.h"
+#include "weft/executor.h"
 
 #endif
