@@ -138,6 +138,9 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 			break;
 		loop_turn(loop);
 	}
+	/* What the last turn queued goes out now, not at the next run: a MSG_RING waking another
+	 * loop (a fiber's last act may be a post) must not wait for a run that may never come. */
+	weft__ring_submit(loop);
 	loop->running = false;
 	weft__loop_set(NULL);
 	return ret;

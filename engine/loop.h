@@ -122,6 +122,8 @@ void weft__ring_exit(struct weft_loop *loop);
 /* One trip to the kernel: submit, wait if @block (until the next timer), reap. */
 void weft__ring_turn(struct weft_loop *loop, bool block);
 void weft__ring_arm_wake(struct weft_loop *loop);
+/* Push every queued SQE to the kernel (retrying through a full CQ). */
+void weft__ring_submit(struct weft_loop *loop);
 
 /* Debug helpers (debug.c). */
 void weft__debug_init(struct weft_loop *loop, const struct weft_loop_opts *opts);

@@ -157,7 +157,7 @@ static bool retryable(int r)
 
 /* Push every queued SQE to the kernel. A full CQ (-EBUSY) is drained and the submit retried:
  * queued SQEs are never dropped, and neither is a cancel among them. */
-static void submit_all(struct weft_loop *loop)
+void weft__ring_submit(struct weft_loop *loop)
 {
 	while (io_uring_sq_ready(&loop->ring)) {
 		int r = io_uring_submit(&loop->ring);
@@ -176,7 +176,7 @@ struct io_uring_sqe *weft__sqe(struct weft_loop *loop)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
 
 	while (__builtin_expect(!sqe, 0)) {
-		submit_all(loop);
+		weft__ring_submit(loop);
 		sqe = io_uring_get_sqe(&loop->ring);
 	}
 	return sqe;
@@ -245,5 +245,5 @@ void weft__ring_turn(struct weft_loop *loop, bool block)
 		abort();
 	}
 	weft__reap(loop);
-	submit_all(loop); /* whatever a -EBUSY left behind, or handlers queued */
+	weft__ring_submit(loop); /* whatever a -EBUSY left behind, or handlers queued */
 }

@@ -165,6 +165,33 @@ START_TEST(post_from_another_loop_wakes_it)
 }
 END_TEST
 
+/* The post is the fiber's last act: weft_run returns right after it, so the MSG_RING queued in
+ * loop A's ring must go out as the run ends, not at a next run that never comes. */
+static int post_and_return(void *arg)
+{
+	struct a_to_b *x = arg;
+
+	return weft_loop_post(x->b, set_flag, &x->flag);
+}
+
+START_TEST(post_as_last_act_still_wakes)
+{
+	struct bg b;
+	struct a_to_b x = {0};
+	int64_t t0;
+
+	bg_start(&b);
+	usleep(20000); /* b sleeps in the kernel with nothing to do */
+	x.b = b.loop;
+	ck_assert_int_eq(weft_run(post_and_return, &x, NULL), 0);
+	t0 = weft_now();
+	while (!atomic_load(&x.flag) && weft_now() - t0 < 10 * WEFT_SEC)
+		usleep(100);
+	ck_assert_int_eq(atomic_load(&x.flag), 1);
+	bg_stop(&b);
+}
+END_TEST
+
 START_TEST(post_bad_args)
 {
 	weft_loop *l;
@@ -399,6 +426,7 @@ int main(void)
 		tcase_add_test(post, post_from_threads_runs_each_once_in_sender_order);
 		tcase_add_test(post, post_wakes_a_sleeping_loop_promptly);
 		tcase_add_test(post, post_from_another_loop_wakes_it);
+		tcase_add_test(post, post_as_last_act_still_wakes);
 		tcase_add_test(fut, future_set_from_another_thread);
 		tcase_add_test(call, call_from_plain_thread);
 		tcase_add_test(call, call_timeout_cancels_and_waits);
