@@ -14,6 +14,7 @@
  *   weft/sync.h    locks, semaphores, conditions, events, barriers, scoped guards
  *   weft/thread.h  posting into a loop from any thread, cross-thread futures and calls
  *   weft/executor.h  thread pools: run blocking functions without blocking the loop
+ *   weft/channel.h   bounded channels between loops and threads
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -29,5 +30,6 @@
 #include "weft/sync.h"
 #include "weft/thread.h"
 #include "weft/executor.h"
+#include "weft/channel.h"
 
 #endif
