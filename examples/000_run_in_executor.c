@@ -4,6 +4,9 @@
  * pool; blocking_task() sleeps 3 s and returns "Blocking task complete".
  *
  * weft's default pool is process-wide (weft_pool_default). Timing is scaled 1:5.
+ *
+ * weft-example: no-valgrind (another thread wakes the loop; valgrind serialises threads and a
+ * loop asleep in io_uring_enter holds its lock, see README "Tests")
  */
 #include <stdio.h>
 #include <unistd.h>

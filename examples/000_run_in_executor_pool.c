@@ -3,6 +3,9 @@
  * Python: main creates ThreadPoolExecutor(max_workers=3) and prints
  * `await loop.run_in_executor(executor, blocking_task)`, where blocking_task() returns
  * "Task completed in executor".
+ *
+ * weft-example: no-valgrind (another thread wakes the loop; valgrind serialises threads and a
+ * loop asleep in io_uring_enter holds its lock, see README "Tests")
  */
 #include <stdio.h>
 #include <weft.h>

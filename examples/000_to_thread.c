@@ -5,6 +5,9 @@
  *
  * The blocking sleep runs on a thread of weft's default pool while the fiber is parked (the loop
  * stays free for other tasks). Timing is scaled 1:5 (one tutorial second is 200 ms).
+ *
+ * weft-example: no-valgrind (another thread wakes the loop; valgrind serialises threads and a
+ * loop asleep in io_uring_enter holds its lock, see README "Tests")
  */
 #include <stdio.h>
 #include <unistd.h>

@@ -8,6 +8,9 @@
  *
  * Timing is scaled 1:5 (one tutorial second is 200 ms), so the clock times below show
  * milliseconds too.
+ *
+ * weft-example: no-valgrind (another thread wakes the loop; valgrind serialises threads and a
+ * loop asleep in io_uring_enter holds its lock, see README "Tests")
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -74,7 +74,8 @@ WEFT_API int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
  * them before or after close, close never does (timers still armed are stopped). Queued
  * callbacks and posts run; tasks spawned meanwhile start cancelled. In debug mode each leftover task
  * is named on stderr. Returns the number of tasks that were still running (0 for a clean close),
- * -EBUSY if called from inside the loop, or -EXDEV if tasks are left and the loop belongs to
+ * -EBUSY while any loop runs on the calling thread (close a loop from plain code, e.g. after its
+ * run returns on its own thread), or -EXDEV if tasks are left and the loop belongs to
  * another thread (nothing is freed then).
  * Not thread-safe: call it from the loop's thread (or any thread if it never ran).
  */
