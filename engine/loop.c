@@ -89,7 +89,8 @@ static void loop_turn(struct weft_loop *loop)
 	}
 	if (block || io_uring_sq_ready(&loop->ring) || loop->inflight)
 		weft__ring_turn(loop, block);
-	atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
+	if (block) /* only a turn that was about to sleep set it */
+		atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
 	if (atomic_load_explicit(&loop->inbox, memory_order_relaxed))
 		weft__inbox_run(loop);
 	if (loop->cb_head)

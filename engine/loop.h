@@ -12,6 +12,7 @@
 #include "weft/loop.h"
 #include "ctx.h"
 #include "list.h"
+#include "sched.h"
 #include "timer.h"
 
 struct weft_task;
@@ -82,6 +83,14 @@ struct weft_loop {
 	int64_t slice_start;
 	bool warned_stuck;
 };
+
+/* The current task, or NULL (loop callbacks, plain threads): two loads, inline everywhere. */
+static inline struct weft_task *weft__current(void)
+{
+	struct weft_loop *loop = weft__loop();
+
+	return loop ? loop->current : NULL;
+}
 
 /* user_data layout: [gen:16][pointer:45][kind:3]. The generation makes a stale ASYNC_CANCEL
  * miss a record reused at the same address; the kind selects the CQE handler (cqe_handlers). */

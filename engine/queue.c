@@ -210,12 +210,11 @@ static int park_on(struct weft__list *list, struct queue_wait *w, const char *wh
  * past its deadline. */
 static inline int blocking_check(const struct weft_queue *q)
 {
-	struct weft_loop *loop = weft__loop();
-	struct weft_task *t = loop ? loop->current : NULL;
+	struct weft_task *t = weft__current();
 
 	if (!t)
 		return -EPERM;
-	if (loop != q->loop)
+	if (t->loop != q->loop)
 		return -EXDEV;
 	return weft__checkpoint(t);
 }

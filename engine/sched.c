@@ -20,12 +20,6 @@ void weft__loop_set(struct weft_loop *loop)
 	weft__tls_loop = loop;
 }
 
-struct weft_task *weft__current(void)
-{
-	struct weft_loop *loop = weft__tls_loop;
-	return loop ? loop->current : NULL;
-}
-
 static inline void runq_push(struct weft_loop *loop, struct weft_task *t)
 {
 	t->runq_next = NULL;

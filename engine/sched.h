@@ -82,9 +82,6 @@ static inline struct weft_loop *weft__loop(void)
 	return weft__tls_loop;
 }
 
-/* The current task, or NULL (loop callbacks, plain threads). */
-struct weft_task *weft__current(void);
-
 /* Set the loop running on this thread (loop.c, around a run). */
 void weft__loop_set(struct weft_loop *loop);
 /* Queue a task that is not parked (new, or yielding) at the back of the run queue. */

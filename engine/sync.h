@@ -34,11 +34,10 @@ static inline void weft__sync_interrupt(struct weft__wait *w)
 }
 
 /* The calling task if it may use an object of @loop: -EPERM from plain code (no task), -EXDEV
- * from a task of another loop. Inline, not weft__current(): the fast paths are a few loads. */
+ * from a task of another loop. */
 static inline int weft__sync_task(const struct weft_loop *loop, struct weft_task **tp)
 {
-	struct weft_loop *cur = weft__loop();
-	struct weft_task *t = cur ? cur->current : NULL;
+	struct weft_task *t = weft__current();
 
 	*tp = t;
 	if (!t)
