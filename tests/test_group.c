@@ -6,8 +6,7 @@
 
 #include "weft.h"
 
-#define LONG_SLEEP  (5 * WEFT_SEC)
-#define WELL_BEFORE (WEFT_SEC * 5 / 2)
+#include "timing.h"
 
 static int run_main(int (*fn)(void *), void *arg)
 {

@@ -17,8 +17,7 @@
 #include "engine/loop.h"
 #include "engine/op.h"
 
-#define LONG_SLEEP  (5 * WEFT_SEC)
-#define WELL_BEFORE (WEFT_SEC * 5 / 2)
+#include "timing.h"
 #define CANARY	    0xA5
 #define BUF_LEN	    64
 

@@ -7,8 +7,7 @@
 #include "weft.h"
 
 /* Generous: the point is "well before the 5 s sleep", not how fast. */
-#define LONG_SLEEP  (5 * WEFT_SEC)
-#define WELL_BEFORE (WEFT_SEC * 5 / 2)
+#include "timing.h"
 
 static int run_main(int (*fn)(void *), void *arg)
 {
