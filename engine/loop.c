@@ -294,6 +294,17 @@ static void free_tasks(struct weft_loop *loop)
 			stuck, (long long)(CLOSE_GRACE / WEFT_SEC));
 }
 
+static void destroy_slots(struct weft_loop *loop)
+{
+	for (size_t i = 0; i < sizeof(loop->slots) / sizeof(loop->slots[0]); i++) {
+		struct weft__slot *slot = &loop->slots[i];
+
+		if (slot->destroy)
+			slot->destroy(loop, slot->state);
+		*slot = (struct weft__slot){0};
+	}
+}
+
 int weft_loop_close(weft_loop *loop)
 {
 	int left, r;
@@ -316,6 +327,7 @@ int weft_loop_close(weft_loop *loop)
 	free_tasks(loop);
 	weft__posters_wait(loop);
 	weft__timers_free(loop);
+	destroy_slots(loop);
 	weft__ring_exit(loop);
 	weft__stack_cache_free(loop);
 	weft__task_free_cache(loop);

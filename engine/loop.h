@@ -77,6 +77,12 @@ struct weft_loop {
 	bool running;
 	bool closing;
 
+	/* per-loop state of the modules built on the engine (weft__loop_slot) */
+	struct weft__slot {
+		void *state;
+		void (*destroy)(struct weft_loop *loop, void *state);
+	} slots[4];
+
 	/* debug */
 	bool debug;
 	int64_t slow_ns;
@@ -133,6 +139,20 @@ void weft__ring_turn(struct weft_loop *loop, bool block);
 void weft__ring_arm_wake(struct weft_loop *loop);
 /* Push every queued SQE to the kernel (retrying through a full CQ). */
 void weft__ring_submit(struct weft_loop *loop);
+
+/* Per-loop state of a module (net's buffer rings, signal fds, ...): created by the module on
+ * first use with weft__loop_slot_set and destroyed by weft_loop_close once every task has
+ * finished, while the ring still exists (so a destructor may still unregister from it). */
+enum weft__slot_id { WEFT__SLOT_NET, WEFT__SLOT_FILE, WEFT__SLOT_SERIAL, WEFT__SLOT_SIGNAL };
+static inline void *weft__loop_slot(const struct weft_loop *loop, enum weft__slot_id id)
+{
+	return loop->slots[id].state;
+}
+static inline void weft__loop_slot_set(struct weft_loop *loop, enum weft__slot_id id, void *state,
+				       void (*destroy)(struct weft_loop *loop, void *state))
+{
+	loop->slots[id] = (struct weft__slot){state, destroy};
+}
 
 /* Debug helpers (debug.c). */
 void weft__debug_init(struct weft_loop *loop, const struct weft_loop_opts *opts);

@@ -31,5 +31,6 @@
 #include "weft/thread.h"
 #include "weft/executor.h"
 #include "weft/channel.h"
+#include "weft/stream.h"
 
 #endif

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The buffered stream shared by sockets, files and ttys (weft/stream.h).
+ *
+ * The read buffer holds [rhead, rtail) of rbuf. It exists only for what needs look-ahead (lines,
+ * frames, peeks); a plain read with nothing buffered goes straight into the caller's memory, so a
+ * stream used like a socket costs one transport call per read and no copy. Nothing here blocks
+ * except through the transport, whose calls are fiber calls on the op layer: a cancel or deadline
+ * shows up as a transport error, and whatever was already buffered stays buffered.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "weft/stream.h"
+#include "alloc.h"
+
+struct weft_stream {
+	const struct weft_stream_ops *ops;
+	void *io;
+
+	char *rbuf;
+	size_t rcap, rhead, rtail;
+	char *wbuf;
+	size_t wcap, wlen;
+	uint64_t written;
+
+	/* An over-long line is being skipped through this delimiter (see read_until). */
+	char skip_delim[WEFT_STREAM_DELIM_MAX];
+	size_t skip_dlen;
+
+	bool eof;     /* the transport reported end of file */
+	bool reading; /* a reader fiber is inside a blocking call */
+	bool writing; /* likewise for writers */
+};
+
+int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, void *io,
+		    const struct weft_stream_opts *opts)
+{
+	struct weft_stream *s;
+
+	if (!streamp || !ops || !ops->read ||
+	    (opts && opts->rbuf_size && opts->rbuf_size < WEFT_STREAM_DELIM_MAX))
+		return -EINVAL;
+	s = weft__new(struct weft_stream);
+	if (!s)
+		return -ENOMEM;
+	s->ops = ops;
+	s->io = io;
+	s->rcap = opts && opts->rbuf_size ? opts->rbuf_size : WEFT_STREAM_RBUF_DEFAULT;
+	s->wcap = opts ? opts->wbuf_size : 0;
+	if (s->wcap) {
+		s->wbuf = weft__alloc(s->wcap);
+		if (!s->wbuf) {
+			weft__delete(s);
+			return -ENOMEM;
+		}
+	}
+	*streamp = s;
+	return 0;
+}
+
+void weft_stream_free(weft_stream *s)
+{
+	if (!s)
+		return;
+	weft__free(s->rbuf, s->rcap);
+	weft__free(s->wbuf, s->wcap);
+	weft__delete(s);
+}
+
+int weft_stream_close(weft_stream *s)
+{
+	int r = 0, rc;
+
+	if (!s)
+		return 0;
+	if (s->reading || s->writing)
+		return -EBUSY;
+	if (s->wlen)
+		r = weft_stream_flush(s);
+	if (s->ops->close) {
+		rc = s->ops->close(s->io);
+		if (!r)
+			r = rc;
+	}
+	weft_stream_free(s);
+	return r;
+}
+
+size_t weft_stream_buffered(const weft_stream *s)
+{
+	return s ? s->rtail - s->rhead : 0;
+}
+
+uint64_t weft_stream_written(const weft_stream *s)
+{
+	return s ? s->written : 0;
+}
+
+void *weft_stream_io(const weft_stream *s)
+{
+	return s ? s->io : NULL;
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+/* Claim the read side for one blocking call: a second concurrent reader would interleave. */
+static int read_begin(struct weft_stream *s)
+{
+	if (s->reading)
+		return -EBUSY;
+	s->reading = true;
+	return 0;
+}
+
+static int read_end(struct weft_stream *s, int r)
+{
+	s->reading = false;
+	return r;
+}
+
+static void consume(struct weft_stream *s, size_t n)
+{
+	s->rhead += n;
+	if (s->rhead == s->rtail)
+		s->rhead = s->rtail = 0;
+}
+
+/* One transport read into the buffer's free tail, making room first. 1: data, 0: EOF. */
+static int fill(struct weft_stream *s)
+{
+	ssize_t n;
+
+	if (!s->rbuf) {
+		s->rbuf = weft__alloc(s->rcap);
+		if (!s->rbuf)
+			return -ENOMEM;
+	}
+	if (s->rtail == s->rcap && s->rhead) {
+		memmove(s->rbuf, s->rbuf + s->rhead, s->rtail - s->rhead);
+		s->rtail -= s->rhead;
+		s->rhead = 0;
+	}
+	if (s->eof)
+		return 0;
+	n = s->ops->read(s->io, s->rbuf + s->rtail, s->rcap - s->rtail);
+	if (n < 0)
+		return (int)n;
+	if (n == 0) {
+		s->eof = true;
+		return 0;
+	}
+	s->rtail += (size_t)n;
+	return 1;
+}
+
+/* Offset just past the first @delim in the buffer at or after @from, or 0 if none. */
+static size_t find_delim(const struct weft_stream *s, size_t from, const void *delim, size_t dlen)
+{
+	const char *base = s->rbuf + s->rhead;
+	const char *p = memmem(base + from, s->rtail - s->rhead - from, delim, dlen);
+
+	return p ? (size_t)(p - base) + dlen : 0;
+}
+
+/* Where to resume a delimiter search after @scanned bytes held none: a delimiter may straddle
+ * the boundary, so back up by its length less one. */
+static size_t rescan_from(size_t scanned, size_t dlen)
+{
+	return scanned >= dlen ? scanned - (dlen - 1) : 0;
+}
+
+/* Finish skipping an over-long line: discard through its delimiter, across as many reads as
+ * it takes. Every read call starts here, so the next one sees the next line. */
+static int skip_line(struct weft_stream *s)
+{
+	size_t dlen = s->skip_dlen;
+
+	while (s->skip_dlen) {
+		size_t end = s->rbuf ? find_delim(s, 0, s->skip_delim, dlen) : 0;
+		int r;
+
+		if (end) {
+			consume(s, end);
+			s->skip_dlen = 0;
+			break;
+		}
+		consume(s, rescan_from(s->rtail - s->rhead, dlen));
+		r = fill(s);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			consume(s, s->rtail - s->rhead); /* the file ended inside the long line */
+			s->skip_dlen = 0;
+		}
+	}
+	return 0;
+}
+
+static size_t take(struct weft_stream *s, void *buf, size_t len)
+{
+	size_t n = s->rtail - s->rhead;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, s->rbuf + s->rhead, n);
+	consume(s, n);
+	return n;
+}
+
+ssize_t weft_stream_read(weft_stream *s, void *buf, size_t len)
+{
+	ssize_t r;
+
+	if (!s || (!buf && len))
+		return -EINVAL;
+	r = read_begin(s);
+	if (r)
+		return r;
+	r = skip_line(s);
+	if (r == 0 && len) {
+		if (s->rtail > s->rhead)
+			r = (ssize_t)take(s, buf, len);
+		else if (!s->eof)
+			r = s->ops->read(s->io, buf, len);
+	}
+	if (r == 0 && len)
+		s->eof = true;
+	s->reading = false;
+	return r;
+}
+
+int weft_stream_read_exactly(weft_stream *s, void *buf, size_t len, size_t *got)
+{
+	size_t done = 0;
+	ssize_t n;
+	int r;
+
+	if (got)
+		*got = 0;
+	if (!s || (!buf && len))
+		return -EINVAL;
+	r = read_begin(s);
+	if (r)
+		return r;
+	r = skip_line(s);
+	if (r == 0 && s->rtail > s->rhead)
+		done = take(s, buf, len);
+	/* The rest goes straight into @buf: it is the caller's, so nothing needs buffering. */
+	while (r == 0 && done < len) {
+		n = s->eof ? 0 : s->ops->read(s->io, (char *)buf + done, len - done);
+		if (n < 0)
+			r = (int)n;
+		else if (n == 0)
+			s->eof = true, r = -ENODATA;
+		else
+			done += (size_t)n;
+	}
+	if (got)
+		*got = done;
+	return read_end(s, r);
+}
+
+static ssize_t read_until(struct weft_stream *s, void *buf, size_t max, const void *delim,
+			  size_t dlen)
+{
+	size_t scanned = 0, end;
+	int r;
+
+	for (;;) {
+		end = s->rbuf ? find_delim(s, rescan_from(scanned, dlen), delim, dlen) : 0;
+		if (end && end <= max) {
+			memcpy(buf, s->rbuf + s->rhead, end);
+			consume(s, end);
+			return (ssize_t)end;
+		}
+		scanned = s->rtail - s->rhead;
+		if (end || scanned >= max || scanned == s->rcap) {
+			/* Too long: skip it through its delimiter from the next call on. */
+			memcpy(s->skip_delim, delim, dlen);
+			s->skip_dlen = dlen;
+			return -EMSGSIZE;
+		}
+		r = fill(s);
+		if (r < 0)
+			return r;
+		if (r == 0) /* EOF: what is left is the last line, then 0 */
+			return (ssize_t)take(s, buf, scanned);
+	}
+}
+
+ssize_t weft_stream_read_until(weft_stream *s, void *buf, size_t len, size_t max, const void *delim,
+			       size_t dlen)
+{
+	ssize_t r;
+
+	if (!s || !buf || !len || !delim || !dlen || dlen > WEFT_STREAM_DELIM_MAX || max > len)
+		return -EINVAL;
+	r = read_begin(s);
+	if (r)
+		return r;
+	r = skip_line(s);
+	if (r == 0)
+		r = read_until(s, buf, max ? max : len, delim, dlen);
+	s->reading = false;
+	return r;
+}
+
+ssize_t weft_stream_read_line(weft_stream *s, char *buf, size_t len, size_t max)
+{
+	return weft_stream_read_until(s, buf, len, max, "\n", 1);
+}
+
+int weft_stream_peek(weft_stream *s, size_t want, const void **data, size_t *avail)
+{
+	int r;
+
+	if (!s || !data || !avail)
+		return -EINVAL;
+	if (want > s->rcap)
+		return -EMSGSIZE;
+	r = read_begin(s);
+	if (r)
+		return r;
+	r = skip_line(s);
+	while (r == 0 && s->rtail - s->rhead < want) {
+		r = fill(s);
+		if (r == 0)
+			r = -ENODATA;
+		else if (r > 0)
+			r = 0;
+	}
+	*data = s->rbuf ? s->rbuf + s->rhead : NULL;
+	*avail = s->rtail - s->rhead;
+	return read_end(s, r);
+}
+
+int weft_stream_consume(weft_stream *s, size_t n)
+{
+	if (!s || n > s->rtail - s->rhead)
+		return -EINVAL;
+	consume(s, n);
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+/* Enough entries per transport call: a longer vector is written in slices of this many. */
+#define IOV_SLICE 64
+
+/* Write every byte of @iov, continuing after short writes. Counts what the transport took. */
+static int writev_all(struct weft_stream *s, const struct iovec *iov, int iovcnt)
+{
+	struct iovec slice[IOV_SLICE];
+	int i = 0;
+
+	while (i < iovcnt) {
+		int n = iovcnt - i < IOV_SLICE ? iovcnt - i : IOV_SLICE, k = 0;
+		ssize_t w;
+
+		memcpy(slice, iov + i, sizeof(*slice) * (size_t)n);
+		while (k < n) {
+			if (slice[k].iov_len == 0) {
+				k++;
+				continue;
+			}
+			w = s->ops->writev(s->io, slice + k, n - k);
+			if (w < 0)
+				return (int)w;
+			if (w == 0)
+				return -EIO; /* a transport that takes nothing would spin forever */
+			s->written += (uint64_t)w;
+			for (; k < n && (size_t)w >= slice[k].iov_len; k++)
+				w -= (ssize_t)slice[k].iov_len;
+			if (k < n) {
+				slice[k].iov_base = (char *)slice[k].iov_base + w;
+				slice[k].iov_len -= (size_t)w;
+			}
+		}
+		i += n;
+	}
+	return 0;
+}
+
+/* Send the write buffer; on error keep what was not sent, so a retry (after a cancel) resumes. */
+static int flush(struct weft_stream *s)
+{
+	uint64_t before = s->written;
+	struct iovec iov = {s->wbuf, s->wlen};
+	int r;
+
+	if (!s->wlen)
+		return 0;
+	r = writev_all(s, &iov, 1);
+	if (r) {
+		size_t sent = (size_t)(s->written - before);
+
+		memmove(s->wbuf, s->wbuf + sent, s->wlen - sent);
+		s->wlen -= sent;
+		return r;
+	}
+	s->wlen = 0;
+	return 0;
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+static void gather(struct weft_stream *s, const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(s->wbuf + s->wlen, iov[i].iov_base, iov[i].iov_len);
+		s->wlen += iov[i].iov_len;
+	}
+}
+
+static int write_begin(struct weft_stream *s)
+{
+	if (!s->ops->writev)
+		return -EBADF;
+	if (s->writing)
+		return -EBUSY;
+	s->writing = true;
+	return 0;
+}
+
+ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
+{
+	size_t total;
+	int r;
+
+	if (!s || iovcnt < 0 || iovcnt > IOV_MAX || (!iov && iovcnt))
+		return -EINVAL;
+	total = iov_total(iov, iovcnt);
+	if (total > SSIZE_MAX)
+		return -EINVAL;
+	r = write_begin(s);
+	if (r)
+		return r;
+	/* Small writes gather in the buffer; anything that does not fit flushes it and then
+	 * goes out directly rather than being copied. */
+	if (s->wlen + total > s->wcap)
+		r = flush(s);
+	if (r == 0 && total) {
+		if (s->wlen + total <= s->wcap)
+			gather(s, iov, iovcnt);
+		else
+			r = writev_all(s, iov, iovcnt);
+	}
+	s->writing = false;
+	return r ? r : (ssize_t)total;
+}
+
+ssize_t weft_stream_write(weft_stream *s, const void *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+
+	if (!buf && len)
+		return -EINVAL;
+	return weft_stream_writev(s, &iov, 1);
+}
+
+int weft_stream_flush(weft_stream *s)
+{
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = write_begin(s);
+	if (r)
+		return r == -EBADF ? 0 : r; /* a read-only stream has nothing to flush */
+	r = flush(s);
+	s->writing = false;
+	return r;
+}
+
+int weft_stream_shutdown(weft_stream *s)
+{
+	int r = weft_stream_flush(s);
+
+	if (r)
+		return r;
+	if (!s->ops->shutdown)
+		return -EOPNOTSUPP;
+	return s->ops->shutdown(s->io);
+}
