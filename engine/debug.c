@@ -32,6 +32,17 @@ void weft__debug_slow(struct weft_loop *loop, struct weft_task *t)
 			(unsigned long long)t->id, weft_task_name(t), (double)ran / WEFT_MSEC);
 }
 
+int weft__debug_wrong_thread(const struct weft_loop *loop, const char *call)
+{
+	if (loop->debug)
+		fprintf(stderr,
+			"weft: %s() called from a thread that does not run its loop; refused "
+			"(-EXDEV). From other threads use weft_loop_post(), weft_loop_call() or the "
+			"*_threadsafe calls\n",
+			call);
+	return -EXDEV;
+}
+
 static const char *state_name(const struct weft_task *t)
 {
 	static const char *const names[] = {"ready", "running", "parked", "done"};

@@ -46,6 +46,8 @@ int weft_future_set(weft_future *f, int status, void *value)
 {
 	if (!f)
 		return -EINVAL;
+	if (weft__loop_affine(f->loop, __func__))
+		return -EXDEV;
 	if (f->done)
 		return -EALREADY;
 	f->done = true;

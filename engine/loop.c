@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "weft/task.h"
 #include "weft/time.h"
@@ -46,6 +48,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	loop = weft__new(struct weft_loop);
 	if (!loop)
 		return -ENOMEM;
+	loop->host_fd = -1;
 	weft__list_init(&loop->tasks);
 	weft__list_init(&loop->timers);
 	loop->stack_size = weft__stack_default(opts->stack_size);
@@ -78,9 +81,9 @@ static void warn_stuck(struct weft_loop *loop)
 	weft_loop_dump(loop, stderr);
 }
 
-static void loop_turn(struct weft_loop *loop)
+static void loop_turn(struct weft_loop *loop, bool may_block)
 {
-	bool block = !loop->runq_head && !loop->cb_head &&
+	bool block = may_block && !loop->runq_head && !loop->cb_head &&
 		     !atomic_load_explicit(&loop->stop, memory_order_relaxed);
 
 	if (block) {
@@ -105,7 +108,14 @@ enum run_mode {
 	RUN_FOREVER, /* until stopped */
 	RUN_TASK,    /* until one task is done */
 	RUN_DRAIN,   /* until no task is left (close) */
+	RUN_ONCE,    /* one turn that never blocks (embedding) */
 };
+
+/* Whether anything is left that keeps weft_loop_run going. */
+static bool has_work(struct weft_loop *loop)
+{
+	return loop->alive || loop->user_timers || loop->cb_head || atomic_load(&loop->inbox);
+}
 
 static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task *task)
 {
@@ -124,20 +134,28 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	weft__ring_arm_wake(loop);
 	for (;;) {
 		/* A plain load first: the locked exchange only when a stop is pending. */
-		if (atomic_load_explicit(&loop->stop, memory_order_relaxed) &&
+		if (mode != RUN_ONCE && atomic_load_explicit(&loop->stop, memory_order_relaxed) &&
 		    atomic_exchange(&loop->stop, 0)) {
 			ret = mode == RUN_FOREVER ? 0 : 1;
 			break;
 		}
 		if (mode == RUN_TASK && task->state == WEFT_TASK_DONE)
 			break;
-		if (mode == RUN_ALL && !loop->alive && !loop->user_timers && !loop->cb_head &&
-		    !atomic_load(&loop->inbox))
+		if (mode == RUN_ALL && !has_work(loop))
 			break;
 		if (mode == RUN_DRAIN && !loop->alive && !loop->cb_head &&
 		    !atomic_load(&loop->inbox))
 			break;
-		loop_turn(loop);
+		if (mode == RUN_ONCE) {
+			atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
+			loop_turn(loop, false);
+			/* The host sleeps in its own poll from here: posts must wake it through the
+			 * ring fd (weft_loop_timeout sees one that slipped in). */
+			weft__inbox_sleep(loop);
+			ret = has_work(loop);
+			break;
+		}
+		loop_turn(loop, true);
 	}
 	/* What the last turn queued goes out now, not at the next run: a MSG_RING waking another
 	 * loop (a fiber's last act may be a post) must not wait for a run that may never come. */
@@ -155,6 +173,59 @@ int weft_loop_run(weft_loop *loop)
 int weft_loop_run_forever(weft_loop *loop)
 {
 	return loop_run(loop, RUN_FOREVER, NULL);
+}
+
+/* ---- embedding: another event loop drives this one ------------------------------------- */
+
+int weft_loop_run_nowait(weft_loop *loop)
+{
+	uint64_t n;
+
+	/* Reset the fd's readiness first: a completion from here on signals it again. */
+	if (loop && loop->host_fd >= 0 && read(loop->host_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing was signalled */
+	}
+	return loop_run(loop, RUN_ONCE, NULL);
+}
+
+/* An eventfd the kernel signals whenever the ring gets a completion, also one that waits as
+ * DEFER_TASKRUN task work: polling the ring fd itself misses those wake-ups. */
+int weft_loop_fd(weft_loop *loop)
+{
+	int fd, r;
+
+	if (!loop)
+		return -EINVAL;
+	if (loop->host_fd >= 0)
+		return loop->host_fd;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	r = io_uring_register_eventfd(&loop->ring, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	loop->host_fd = fd;
+	return fd;
+}
+
+int64_t weft_loop_timeout(weft_loop *loop)
+{
+	int64_t next;
+
+	if (!loop)
+		return -EINVAL;
+	if (loop->runq_head || loop->cb_head || atomic_load(&loop->inbox) ||
+	    io_uring_cq_ready(&loop->ring) || io_uring_sq_ready(&loop->ring))
+		return 0;
+	next = weft__timers_next(loop);
+	if (next == WEFT_FOREVER)
+		return WEFT_FOREVER;
+	next -= weft_now();
+	return next > 0 ? next : 0;
 }
 
 int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task)
@@ -194,6 +265,8 @@ int weft_call_soon(weft_loop *loop, void (*fn)(void *), void *arg)
 
 	if (!loop || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	cb = weft__new(struct weft__callback);
 	if (!cb)
 		return -ENOMEM;
@@ -329,6 +402,8 @@ int weft_loop_close(weft_loop *loop)
 	weft__timers_free(loop);
 	destroy_slots(loop);
 	weft__ring_exit(loop);
+	if (loop->host_fd >= 0)
+		close(loop->host_fd);
 	weft__stack_cache_free(loop);
 	weft__task_free_cache(loop);
 	weft__delete(loop);

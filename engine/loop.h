@@ -68,6 +68,7 @@ struct weft_loop {
 	atomic_int sleeping;		    /* the loop is (about to be) blocked in the kernel */
 	atomic_int posters;		    /* threads inside weft_loop_post/stop: close waits */
 	int wake_fd; /* eventfd a read is kept armed on while the loop runs */
+	int host_fd; /* embedding: eventfd registered with the ring (weft_loop_fd), or -1 */
 	uint64_t wake_buf;
 	bool wake_armed;
 
@@ -139,6 +140,24 @@ void weft__ring_turn(struct weft_loop *loop, bool block);
 void weft__ring_arm_wake(struct weft_loop *loop);
 /* Push every queued SQE to the kernel (retrying through a full CQ). */
 void weft__ring_submit(struct weft_loop *loop);
+
+/* Warn (debug mode) about a loop-affine call made from the wrong thread; returns -EXDEV. */
+int weft__debug_wrong_thread(const struct weft_loop *loop, const char *call);
+
+/* Calls that are not thread-safe must come from the loop's own thread: from its fibers and
+ * callbacks, or from plain code on the thread that owns it (set-up before the first run, between
+ * runs). Another thread, or a fiber of another loop, gets -EXDEV (and a warning in debug mode)
+ * instead of a data race. */
+static inline int weft__loop_affine(const struct weft_loop *loop, const char *call)
+{
+	struct weft_loop *cur = weft__loop();
+
+	if (cur == loop)
+		return 0;
+	if (cur || (loop->enabled && !pthread_equal(loop->owner, pthread_self())))
+		return weft__debug_wrong_thread(loop, call);
+	return 0;
+}
 
 /* Per-loop state of a module (net's buffer rings, signal fds, ...): created by the module on
  * first use with weft__loop_slot_set and destroyed by weft_loop_close once every task has

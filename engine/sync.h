@@ -45,14 +45,8 @@ static inline int weft__sync_task(const struct weft_loop *loop, struct weft_task
 	return t->loop == loop ? 0 : -EXDEV;
 }
 
-/* For calls that need no task (wake-only calls, callbacks welcome): only another running loop on
- * this thread is refused. Plain code with no loop running may touch the object (set-up). */
-static inline int weft__sync_thread_ok(const struct weft_loop *loop)
-{
-	struct weft_loop *cur = weft__loop();
-
-	return !cur || cur == loop ? 0 : -EXDEV;
-}
+/* For calls that need no task (wake-only calls, callbacks welcome): the loop's thread only. */
+#define weft__sync_thread_ok(loop) weft__loop_affine((loop), __func__)
 
 /* The loop a constructor binds to: @loop, else the thread's. */
 static inline int weft__sync_loop(weft_loop *loop, struct weft_loop **out)

@@ -98,6 +98,8 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
 		    const struct weft_task_opts *opts)
 {
+	if (loop && weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	return weft__task_spawn(loop, taskp, fn, arg, opts, NULL);
 }
 
@@ -259,6 +261,8 @@ int weft_task_cancel(weft_task *t)
 {
 	if (!t)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->state == WEFT_TASK_DONE)
 		return -EALREADY;
 	t->cancel_requested = true;

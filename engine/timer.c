@@ -169,18 +169,26 @@ int weft_timer_start(weft_timer *t, int64_t deadline, int64_t repeat_ns)
 {
 	if (!t || repeat_ns < 0 || !t->loop)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (!weft__timer_armed(&t->timer))
 		t->loop->user_timers++;
 	t->repeat = repeat_ns;
 	return weft__timer_arm(t->loop, &t->timer, deadline);
 }
 
-void weft_timer_stop(weft_timer *t)
+static void timer_stop(weft_timer *t)
 {
-	if (!t || !t->loop || !weft__timer_armed(&t->timer))
+	if (!weft__timer_armed(&t->timer))
 		return;
 	weft__timer_disarm(t->loop, &t->timer);
 	t->loop->user_timers--;
+}
+
+void weft_timer_stop(weft_timer *t)
+{
+	if (t && t->loop && !weft__loop_affine(t->loop, __func__))
+		timer_stop(t);
 }
 
 bool weft_timer_active(const weft_timer *t)
@@ -193,7 +201,7 @@ void weft_timer_free(weft_timer *t)
 	if (!t)
 		return;
 	if (t->loop) {
-		weft_timer_stop(t);
+		timer_stop(t);
 		weft__list_del(&t->node);
 		t->loop->ntimers--;
 	}
@@ -208,7 +216,7 @@ void weft__timers_free(struct weft_loop *loop)
 	weft__list_for_each_safe(pos, tmp, &loop->timers)
 	{
 		struct weft_timer *t = weft__container_of(pos, struct weft_timer, node);
-		weft_timer_stop(t);
+		timer_stop(t);
 		weft__list_del(&t->node);
 		t->loop = NULL;
 	}

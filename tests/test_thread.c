@@ -3,7 +3,9 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <weft.h>
@@ -23,6 +25,12 @@ static void *bg_main(void *arg)
 	return NULL;
 }
 
+static void bg_start_opts(struct bg *b, const struct weft_loop_opts *opts)
+{
+	ck_assert_int_eq(weft_loop_new(&b->loop, opts), 0);
+	ck_assert_int_eq(pthread_create(&b->th, NULL, bg_main, b), 0);
+}
+
 static void bg_start(struct bg *b)
 {
 	ck_assert_int_eq(weft_loop_new(&b->loop, NULL), 0);
@@ -35,6 +43,68 @@ static void bg_stop(struct bg *b)
 	pthread_join(b->th, NULL);
 	ck_assert_int_eq(weft_loop_close(b->loop), 0);
 }
+
+/* ---- calls that are not thread-safe, from the wrong thread ---------------------------------- */
+
+static int nothing(void *arg)
+{
+	return 0;
+}
+
+static void noop(void *arg)
+{
+}
+
+START_TEST(wrong_thread_calls_are_refused_and_reported)
+{
+	const struct weft_loop_opts opts = {.debug = WEFT_DEBUG_ON};
+	FILE *err = tmpfile();
+	int saved = dup(2), status;
+	char text[4096];
+	size_t n;
+	struct bg b;
+	weft_event *e;
+	weft_future *f;
+	weft_timer *t;
+
+	bg_start_opts(&b, &opts);
+	/* A round trip: the loop now runs on its thread (and this thread has seen it do so). */
+	ck_assert_int_eq(weft_loop_call(b.loop, nothing, NULL, WEFT_FOREVER, &status), 0);
+	ck_assert_int_eq(weft_event_new(b.loop, &e), 0);
+	ck_assert_int_eq(weft_future_new(b.loop, &f), 0);
+	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), 0);
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(dup2(fileno(err), 2), 2);
+	ck_assert_int_eq(weft_call_soon(b.loop, noop, NULL), -EXDEV);
+	ck_assert_int_eq(weft_loop_spawn(b.loop, NULL, nothing, NULL, NULL), -EXDEV);
+	ck_assert_int_eq(weft_event_set(e), -EXDEV);
+	ck_assert_int_eq(weft_future_set(f, 0, NULL), -EXDEV);
+	ck_assert_int_eq(weft_timer_start(t, weft_now(), 0), -EXDEV);
+	ck_assert_int_eq(weft_loop_fd(b.loop), -EXDEV);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	rewind(err);
+	n = fread(text, 1, sizeof(text) - 1, err);
+	text[n] = 0;
+	ck_assert_msg(
+	    strstr(text, "weft_call_soon() called from a thread that does not run its loop"),
+	    "debug output: %s", text);
+	ck_assert_ptr_nonnull(strstr(text, "weft_event_set()"));
+	ck_assert_ptr_nonnull(strstr(text, "weft_timer_start()"));
+
+	/* The thread-safe ways still work. */
+	ck_assert_int_eq(weft_future_set_threadsafe(f, 7, NULL), 0);
+	ck_assert_int_eq(weft_loop_call(b.loop, nothing, NULL, WEFT_FOREVER, &status), 0);
+	ck_assert(weft_future_done(f));
+	bg_stop(&b);
+	weft_timer_free(t);
+	weft_future_free(f);
+	weft_event_free(e);
+	fclose(err);
+	close(saved);
+}
+END_TEST
 
 /* ---- weft_loop_post --------------------------------------------------------------------- */
 
@@ -423,6 +493,7 @@ int main(void)
 	/* valgrind runs one thread at a time and holds that lock while a thread sleeps in
 	 * io_uring_enter, so a loop thread waiting for a post from another thread never wakes. */
 	if (!getenv("WEFT_VALGRIND")) {
+		tcase_add_test(post, wrong_thread_calls_are_refused_and_reported);
 		tcase_add_test(post, post_from_threads_runs_each_once_in_sender_order);
 		tcase_add_test(post, post_wakes_a_sleeping_loop_promptly);
 		tcase_add_test(post, post_from_another_loop_wakes_it);

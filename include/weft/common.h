@@ -6,7 +6,8 @@
  * -EINVAL for bad arguments, -ECANCELED when the calling task (or an enclosing scope) was
  * cancelled, -ETIMEDOUT when an enclosing deadline expired, -EPERM when a call that must run in a
  * weft fiber is made from plain thread code, -EXDEV when an object of one loop is used from
- * another loop's fiber. Nothing aborts on user input.
+ * another loop's fiber or from a thread that does not run its loop (a call documented "not
+ * thread-safe"; in debug mode weft also says so on stderr). Nothing aborts on user input.
  *
  * Time: int64_t nanoseconds on CLOCK_MONOTONIC. WEFT_FOREVER means "no deadline".
  */

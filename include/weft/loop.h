@@ -101,6 +101,39 @@ WEFT_API int weft_loop_run_forever(weft_loop *loop);
  */
 WEFT_API void weft_loop_stop(weft_loop *loop);
 
+/*
+ * Embedding: when another event loop owns the thread (a GUI toolkit, libuv, an epoll loop), it
+ * drives weft instead of weft_loop_run(). Watch weft_loop_fd() for readability and wake up after
+ * weft_loop_timeout() at the latest; then call weft_loop_run_nowait(). Posts from other threads
+ * (weft/thread.h) make the fd readable too. The three calls are not thread-safe: use them from
+ * the thread that drives the loop.
+ */
+
+/*
+ * weft_loop_fd - an fd that polls readable (POLLIN) when the loop has completions to process
+ * (including posts from other threads). It is an eventfd the ring signals, created on the first
+ * call and closed by weft_loop_close(); weft_loop_run_nowait() resets it. Poll or epoll it (level
+ * triggered), never read or close it. Returns the fd, -EINVAL, -EXDEV (wrong thread), or the
+ * eventfd / io_uring_register errors. Call it from the thread that drives the loop.
+ */
+WEFT_API int weft_loop_fd(weft_loop *loop);
+
+/*
+ * weft_loop_timeout - how long the host may sleep before weft needs a turn: 0 when work is ready
+ * now, the time to the next timer in ns, or WEFT_FOREVER when only the fd can bring work
+ * (round up when converting to milliseconds). -EINVAL for NULL.
+ */
+WEFT_API int64_t weft_loop_timeout(weft_loop *loop);
+
+/*
+ * weft_loop_run_nowait - one turn that never blocks: reap completions, run ready tasks,
+ * callbacks, posts and due timers, submit what they queued. Returns 1 if tasks, timers or
+ * callbacks remain, 0 if the loop has nothing left, -EXDEV from the wrong thread, -EBUSY if
+ * called from inside the loop. weft_loop_stop() does not affect it (the stop stays pending for
+ * the next weft_loop_run*()).
+ */
+WEFT_API int weft_loop_run_nowait(weft_loop *loop);
+
 /* weft_loop_current - the loop running on this thread, or NULL. Thread-safe. */
 WEFT_API weft_loop *weft_loop_current(void);
 
@@ -117,7 +150,9 @@ WEFT_API void weft_loop_dump(weft_loop *loop, FILE *out);
 /*
  * weft_call_soon - run @fn(@arg) on the loop's own stack at the start of its next turn.
  * Plain callback code: @fn must not block (it may spawn tasks, set futures, start timers).
- * Callbacks still queued at weft_loop_close() run there. Returns 0, -EINVAL or -ENOMEM. Not thread-safe (cross-thread posting lives in weft/thread.h).
+ * Callbacks still queued at weft_loop_close() run there. Returns 0, -EINVAL, -ENOMEM, or -EXDEV
+ * from a thread that does not run the loop: not thread-safe (cross-thread posting lives in
+ * weft/thread.h).
  */
 WEFT_API int weft_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
 

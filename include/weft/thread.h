@@ -50,6 +50,68 @@ WEFT_API int weft_future_set_threadsafe(weft_future *future, int status, void *v
 WEFT_API int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns,
 			    int *status);
 
+/*
+ * Loop groups: N loops, each run forever by a thread of its own, started and stopped together.
+ * One per core for a multi-core service (each loop with its own SO_REUSEPORT listener, say), or
+ * a single background loop for a program whose main thread belongs to something else (a GUI):
+ * other threads hand it work with weft_loop_post(), weft_loop_call() or a channel.
+ */
+typedef struct weft_loop_group weft_loop_group;
+
+/*
+ * struct weft_loop_group_opts - what weft_loop_group_start() starts.
+ * @nloops:    how many loops (and threads); 0 means one per CPU this process may run on.
+ * @pin:       pin loop i's thread to the i-th CPU of the process's affinity mask (wrapping).
+ * @main:      spawned as the first task of every loop (may be NULL); it gets @arg, and
+ *             weft_loop_group_index() tells the loops apart.
+ * @loop_opts: options for every loop (may be NULL).
+ */
+struct weft_loop_group_opts {
+	unsigned nloops;
+	bool pin;
+	weft_task_fn main;
+	void *arg;
+	const struct weft_loop_opts *loop_opts;
+};
+
+/*
+ * weft_loop_group_start - create the loops on the calling thread (so a refused io_uring or a
+ * lack of memory is reported here, with nothing left running), then start one thread per loop,
+ * each spawning @main and running its loop until weft_loop_group_stop(). The loops accept posts
+ * and weft_loop_call() as soon as this returns. Returns 0, -EINVAL (nloops > 4096), -ENOMEM,
+ * -EAGAIN (no more threads), or weft_loop_new()'s errors. Thread-safe.
+ */
+WEFT_API int weft_loop_group_start(weft_loop_group **groupp,
+				   const struct weft_loop_group_opts *opts);
+
+/* weft_loop_group_size - how many loops the group runs (0 for NULL). Thread-safe. */
+WEFT_API unsigned weft_loop_group_size(const weft_loop_group *group);
+
+/* weft_loop_group_loop - loop @i of the group, or NULL if out of range. Thread-safe. */
+WEFT_API weft_loop *weft_loop_group_loop(const weft_loop_group *group, unsigned i);
+
+/*
+ * weft_loop_group_index - on a group's loop thread (in @main, its tasks, its callbacks): the
+ * loop's index in its group; -1 on any other thread. Thread-safe.
+ */
+WEFT_API int weft_loop_group_index(void);
+
+/*
+ * weft_loop_group_wait - block the calling thread until every loop's @main has returned (at
+ * once if there is no @main). The loops keep running. Returns 0 if every main returned >= 0,
+ * else the first negative status; -EBUSY when called on a thread that runs a weft loop (it
+ * would block that loop; wait from plain code). Thread-safe.
+ */
+WEFT_API int weft_loop_group_wait(weft_loop_group *group);
+
+/*
+ * weft_loop_group_stop - stop every loop, cancel and drain the tasks still running (as
+ * weft_loop_close() does, on each loop's own thread), join the threads and free the group.
+ * Returns 0 or the first error of a loop's close; -EBUSY from a thread running a weft loop
+ * (nothing is stopped then). Thread-safe, but call it once.
+ */
+WEFT_API int weft_loop_group_stop(weft_loop_group *group);
+
 #ifdef __cplusplus
 }
 #endif

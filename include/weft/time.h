@@ -36,7 +36,8 @@ WEFT_API int weft_yield(void);
 
 /*
  * Callback timers (libuv's uv_timer, asyncio's call_later/call_at): a reusable handle that calls
- * a function on the loop's stack when it expires. Callbacks must not block. Not thread-safe.
+ * a function on the loop's stack when it expires. Callbacks must not block. Not thread-safe:
+ * from a thread that does not run the loop, start returns -EXDEV and stop does nothing.
  */
 typedef struct weft_timer weft_timer;
 
@@ -46,7 +47,7 @@ WEFT_API int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(voi
 /*
  * weft_timer_start - (re)arm @timer to fire at the absolute time @deadline, and then every
  * @repeat_ns if @repeat_ns > 0. A pending timer keeps weft_loop_run() running.
- * Returns 0 or -EINVAL.
+ * Returns 0, -EINVAL, or -EXDEV from the wrong thread.
  */
 WEFT_API int weft_timer_start(weft_timer *timer, int64_t deadline, int64_t repeat_ns);
 
