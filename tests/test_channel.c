@@ -9,6 +9,7 @@
 
 #include <weft.h>
 #include <weft/channel.h>
+#include "check_main.h"
 
 /* Under valgrind a loop blocked in io_uring_enter holds the big lock: no cross-thread wake-ups. */
 #define SKIP_UNDER_VALGRIND()                  \
@@ -1051,13 +1052,4 @@ static Suite *channel_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(channel_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(channel_suite)

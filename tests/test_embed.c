@@ -13,6 +13,7 @@
 
 #include "weft.h"
 #include "engine/op.h"
+#include "check_main.h"
 
 /* poll(2)'s timeout for weft's: rounded up, so the host never wakes before a timer is due. */
 static int poll_ms(int64_t ns)
@@ -206,13 +207,4 @@ static Suite *embed_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(embed_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(embed_suite)

@@ -15,6 +15,7 @@
 
 #include <weft.h>
 #include <weft/executor.h>
+#include "check_main.h"
 
 /* ---- jobs and helpers ------------------------------------------------------------------- */
 
@@ -766,12 +767,10 @@ START_TEST(cancelled_fiber_submits_nothing)
 }
 END_TEST
 
-int main(void)
+static Suite *executor_suite(void)
 {
 	Suite *s = suite_create("executor");
 	TCase *misc = tcase_create("threads"), *fib = tcase_create("fibers");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(misc, bad_args);
 	tcase_add_test(misc, plain_thread_blocks_and_works);
@@ -804,9 +803,7 @@ int main(void)
 	tcase_set_timeout(fib, 30);
 	suite_add_tcase(s, misc);
 	suite_add_tcase(s, fib);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+WEFT_CHECK_MAIN(executor_suite)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "weft.h"
+#include "check_main.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -490,13 +491,4 @@ static Suite *future_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(future_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+WEFT_CHECK_MAIN(future_suite)

@@ -7,6 +7,7 @@
 #include "weft.h"
 
 #include "timing.h"
+#include "check_main.h"
 
 static int run_main(int (*fn)(void *), void *arg)
 {
@@ -1228,13 +1229,4 @@ static Suite *group_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(group_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(group_suite)

@@ -15,6 +15,7 @@
 #include "weft.h"
 #include "engine/loop.h" /* white-box: the loop's default stack size */
 #include "engine/op.h"	 /* a real read through the ring, to prove each ring mode completes I/O */
+#include "check_main.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -1258,13 +1259,4 @@ static Suite *loop_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(loop_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+WEFT_CHECK_MAIN(loop_suite)

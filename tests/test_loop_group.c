@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "weft.h"
+#include "check_main.h"
 
 #define MAXLOOPS 8
 
@@ -225,13 +226,4 @@ static Suite *group_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(group_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(group_suite)

@@ -18,8 +18,9 @@
 #include "engine/op.h"
 
 #include "timing.h"
-#define CANARY	    0xA5
-#define BUF_LEN	    64
+#include "check_main.h"
+#define CANARY	0xA5
+#define BUF_LEN 64
 
 static const unsigned ring_modes[] = {
     0,
@@ -763,13 +764,4 @@ static Suite *op_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(op_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(op_suite)

@@ -13,6 +13,7 @@
 
 #include <weft.h>
 #include <weft/queue.h>
+#include "check_main.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -1179,13 +1180,4 @@ static Suite *queue_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(queue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(queue_suite)

@@ -8,6 +8,7 @@
 
 /* Generous: the point is "well before the 5 s sleep", not how fast. */
 #include "timing.h"
+#include "check_main.h"
 
 static int run_main(int (*fn)(void *), void *arg)
 {
@@ -694,13 +695,4 @@ static Suite *scope_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(scope_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(scope_suite)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <weft.h>
+#include "check_main.h"
 
 /* Make io_uring_setup return -@err for this process. */
 static void refuse_io_uring(int err)
@@ -98,20 +99,16 @@ START_TEST(strerror_names_errors)
 }
 END_TEST
 
-int main(void)
+static Suite *setup_suite(void)
 {
 	Suite *s = suite_create("setup");
 	TCase *tc = tcase_create("refused");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, disabled_is_eperm_and_says_so);
 	tcase_add_test(tc, missing_is_enosys_and_says_so);
 	tcase_add_test(tc, strerror_names_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+WEFT_CHECK_MAIN(setup_suite)

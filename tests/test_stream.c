@@ -15,6 +15,7 @@
 
 #include "weft.h"
 #include "engine/op.h"
+#include "check_main.h"
 
 /* ---- a scripted transport ------------------------------------------------------------------ */
 
@@ -576,13 +577,4 @@ static Suite *stream_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(stream_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+WEFT_CHECK_MAIN(stream_suite)

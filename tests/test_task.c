@@ -18,6 +18,7 @@
 #endif
 
 #include "weft.h"
+#include "check_main.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -891,13 +892,4 @@ static Suite *task_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(task_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+WEFT_CHECK_MAIN(task_suite)

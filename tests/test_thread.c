@@ -10,6 +10,7 @@
 
 #include <weft.h>
 #include <weft/thread.h>
+#include "check_main.h"
 
 /* A loop running forever on its own thread. */
 struct bg {
@@ -480,13 +481,11 @@ START_TEST(call_stress_from_threads)
 }
 END_TEST
 
-int main(void)
+static Suite *thread_suite(void)
 {
 	Suite *s = suite_create("thread");
 	TCase *post = tcase_create("post"), *fut = tcase_create("future"),
 	      *call = tcase_create("call");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(post, post_bad_args);
 	tcase_add_test(post, posts_pending_at_close_run);
@@ -509,9 +508,7 @@ int main(void)
 	suite_add_tcase(s, post);
 	suite_add_tcase(s, fut);
 	suite_add_tcase(s, call);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+WEFT_CHECK_MAIN(thread_suite)

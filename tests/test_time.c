@@ -8,6 +8,7 @@
 
 #include "weft.h"
 #include "timing.h"
+#include "check_main.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -347,7 +348,8 @@ START_TEST(sleepers_wake_in_deadline_order)
 		for (int i = 0; i < N; i++) {
 			deadline[i] = o.base + perm[i] * 20 * WEFT_USEC;
 			sl[i] = (struct sleeper){&o, i};
-			ck_assert_int_eq(weft_loop_spawn(l, NULL, sleep_then_record, &sl[i], NULL), 0);
+			ck_assert_int_eq(weft_loop_spawn(l, NULL, sleep_then_record, &sl[i], NULL),
+					 0);
 		}
 		ck_assert_int_eq(weft_loop_run(l), 0);
 		if (o.late == 0)
@@ -715,13 +717,4 @@ static Suite *time_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(time_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+WEFT_CHECK_MAIN(time_suite)
