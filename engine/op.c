@@ -55,6 +55,17 @@ int weft__op_wait(struct weft__op *op, struct io_uring_sqe *sqe)
 	return op->res;
 }
 
+int weft__op_poll(int fd, unsigned events)
+{
+	struct weft__op op;
+	struct io_uring_sqe *sqe = weft__op_start(&op);
+
+	if (!sqe)
+		return op.res;
+	io_uring_prep_poll_add(sqe, fd, events);
+	return weft__op_wait(&op, sqe);
+}
+
 /* ---- CQE dispatch: one handler per user_data kind ---------------------------------------- */
 
 static void cqe_ignore(struct weft_loop *loop, const struct io_uring_cqe *cqe, void *ptr)

@@ -20,6 +20,7 @@
 #define WEFT_ENGINE_OP_H
 
 #include <liburing.h>
+#include <valgrind/memcheck.h>
 
 #include "loop.h"
 #include "sched.h"
@@ -35,6 +36,19 @@ struct weft__op {
 struct io_uring_sqe *weft__op_start(struct weft__op *op);
 /* Tag @sqe with @op, park until its CQE, and return the result. */
 int weft__op_wait(struct weft__op *op, struct io_uring_sqe *sqe);
+/* Park until @fd is ready for @events (POLLIN, POLLOUT...): IORING_OP_POLL_ADD through the op
+ * layer. Returns the ready mask (> 0) or a negative errno. For fds io_uring has no
+ * non-blocking read path for (ttys, pidfds): poll, then read(2) directly. */
+int weft__op_poll(int fd, unsigned events);
+
+/* The kernel wrote @n bytes at @buf through the ring, behind valgrind's back: tell memcheck
+ * (a few instructions outside valgrind). Call it on what a read-type op returned. */
+static inline void weft__op_filled(const void *buf, long n)
+{
+	if (n > 0)
+		VALGRIND_MAKE_MEM_DEFINED(buf, n);
+}
+
 /* Dispatch one CQE to its handler (ring.c's reap loop calls this). */
 void weft__cqe_dispatch(struct weft_loop *loop, const struct io_uring_cqe *cqe);
 

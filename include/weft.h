@@ -32,5 +32,7 @@
 #include "weft/executor.h"
 #include "weft/channel.h"
 #include "weft/stream.h"
+#include "weft/process.h"
+#include "weft/signal.h"
 
 #endif
