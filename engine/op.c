@@ -38,15 +38,40 @@ static void op_interrupt(struct weft__wait *w)
 		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
-int weft__op_wait(struct weft__op *op, struct io_uring_sqe *sqe)
+/* Tag @sqe with @op so its CQE wakes the parked task. */
+static void op_tag(struct weft__op *op, struct io_uring_sqe *sqe,
+		   void (*interrupt)(struct weft__wait *w))
 {
 	struct weft_loop *loop = weft__loop();
 
 	op->user_data = weft__ud(op, WEFT__UD_OP, ++loop->gen);
 	io_uring_sqe_set_data64(sqe, op->user_data);
-	weft__wait_init(&op->wait, "op", op_interrupt);
+	weft__wait_init(&op->wait, "op", interrupt);
 	op->wait.opcode = sqe->opcode;
 	loop->inflight++;
+}
+
+struct io_uring_sqe *weft__op_start_shielded(struct weft__op *op)
+{
+	struct weft_loop *loop = weft__loop();
+
+	if (!loop || !loop->current) {
+		op->res = -EPERM;
+		return NULL;
+	}
+	return weft__sqe(loop);
+}
+
+int weft__op_wait_shielded(struct weft__op *op, struct io_uring_sqe *sqe)
+{
+	op_tag(op, sqe, NULL);
+	weft__park(&op->wait, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
+	return op->res;
+}
+
+int weft__op_wait(struct weft__op *op, struct io_uring_sqe *sqe)
+{
+	op_tag(op, sqe, op_interrupt);
 	weft__park(&op->wait, WEFT_FOREVER, 0);
 	/* The kernel gave up the op because we asked: report why we asked. Otherwise it finished
 	 * (perhaps racing the cancel) and its result stands - data read is never thrown away. */

@@ -49,6 +49,11 @@ static inline void weft__op_filled(const void *buf, long n)
 		VALGRIND_MAKE_MEM_DEFINED(buf, n);
 }
 
+/* The same for an op nothing may interrupt - no checkpoint, no cancel, no deadline: a close or a
+ * clean-up that must happen (a descriptor would leak otherwise). Must run in a fiber (-EPERM). */
+struct io_uring_sqe *weft__op_start_shielded(struct weft__op *op);
+int weft__op_wait_shielded(struct weft__op *op, struct io_uring_sqe *sqe);
+
 /* Dispatch one CQE to its handler (ring.c's reap loop calls this). */
 void weft__cqe_dispatch(struct weft_loop *loop, const struct io_uring_cqe *cqe);
 

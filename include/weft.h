@@ -34,5 +34,8 @@
 #include "weft/stream.h"
 #include "weft/process.h"
 #include "weft/signal.h"
+#include "weft/file.h"
+#include "weft/frame.h"
+#include "weft/serial.h"
 
 #endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* Writes: one op each (buffered writes go to io-wq on most file systems: see the README). */
+#include <errno.h>
+#include <limits.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+static ssize_t file_pwrite(weft_file *file, const void *buf, size_t len, int64_t off)
+{
+	if (!file)
+		return -EINVAL;
+	if (!buf && len)
+		return -EFAULT;
+	if (off < 0 && file->seekable)
+		return -EINVAL;
+	if (len > FILE_RW_MAX)
+		len = FILE_RW_MAX;
+	return weft__file_rw(file, IORING_OP_WRITE, buf, (unsigned)len, off, 0, 0);
+}
+
+ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t offset)
+{
+	return file_pwrite(file, buf, len, offset);
+}
+
+ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, int64_t offset)
+{
+	if (!file || !iov || iovcnt < 0 || iovcnt > IOV_MAX || (offset < 0 && file->seekable))
+		return -EINVAL;
+	return weft__file_rw(file, IORING_OP_WRITEV, iov, (unsigned)iovcnt, offset, 0, 0);
+}
+
+ssize_t weft_file_write(weft_file *file, const void *buf, size_t len)
+{
+	int64_t at;
+	ssize_t r;
+
+	if (!file)
+		return -EINVAL;
+	if (len > FILE_RW_MAX)
+		len = FILE_RW_MAX;
+	at = pos_claim(file, len);
+	r = file_pwrite(file, buf, len, at);
+	pos_settle(file, at, len, r);
+	return r;
+}
+
+ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt)
+{
+	size_t len = iov_total(iov, iovcnt);
+	int64_t at;
+	ssize_t r;
+
+	if (!file)
+		return -EINVAL;
+	at = pos_claim(file, len);
+	r = weft_file_pwritev(file, iov, iovcnt, at);
+	pos_settle(file, at, len, r);
+	return r;
+}
+
+int weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset, size_t *done)
+{
+	size_t n = 0;
+	int err = 0;
+
+	while (!err && n < len) {
+		ssize_t r = file_pwrite(file, (const char *)buf + n, len - n, offset + (int64_t)n);
+		if (r > 0)
+			n += (size_t)r;
+		else
+			err = r == 0 ? -EIO
+				     : (int)r; /* a regular file never accepts 0 for no reason */
+	}
+	if (done)
+		*done = n;
+	return err;
+}
+
+ssize_t weft_file_write_all(weft_file *file, const void *buf, size_t len)
+{
+	size_t done = 0;
+	int64_t at;
+	int err;
+
+	if (!file)
+		return -EINVAL;
+	at = pos_claim(file, len);
+	err = weft_file_pwrite_all(file, buf, len, at, &done);
+	pos_settle(file, at, len, (ssize_t)done);
+	return err ? err : (ssize_t)len;
+}
