@@ -318,6 +318,8 @@ int weft_stream_peek(weft_stream *s, size_t want, const void **data, size_t *ava
 
 	if (!s || !data || !avail)
 		return -EINVAL;
+	*data = s->rbuf ? s->rbuf + s->rhead : NULL;
+	*avail = s->rtail - s->rhead;
 	if (want > s->rcap)
 		return -EMSGSIZE;
 	r = read_begin(s);
@@ -340,6 +342,8 @@ int weft_stream_consume(weft_stream *s, size_t n)
 {
 	if (!s || n > s->rtail - s->rhead)
 		return -EINVAL;
+	if (s->reading)
+		return -EBUSY; /* a read in flight is filling the buffer's tail */
 	consume(s, n);
 	return 0;
 }

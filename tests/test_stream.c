@@ -314,7 +314,9 @@ START_TEST(peek_and_consume)
 	}
 	ck_assert_int_eq(weft_stream_peek(s, 1, &p, &avail), -ENODATA);
 	ck_assert_uint_eq(avail, 0);
+	avail = 99;
 	ck_assert_int_eq(weft_stream_peek(s, 17, &p, &avail), -EMSGSIZE);
+	ck_assert_uint_eq(avail, 0);
 	weft_stream_free(s);
 
 	sc = (struct script){0};
@@ -530,6 +532,7 @@ static int m_second_reader_is_busy(void *arg)
 	ck_assert_int_eq(weft_yield(), 0); /* t is parked in its read */
 	ck_assert_int_eq(weft_stream_read(p.s, buf, 1), -EBUSY);
 	ck_assert_int_eq(weft_stream_peek(p.s, 1, &d, &avail), -EBUSY);
+	ck_assert_int_eq(weft_stream_consume(p.s, 0), -EBUSY);
 	ck_assert_int_eq(weft_stream_read_line(p.s, buf, sizeof(buf), 0), -EBUSY);
 	ck_assert_int_eq(weft_stream_read_exactly(p.s, buf, 1, NULL), -EBUSY);
 	ck_assert_int_eq(weft_stream_close(p.s), -EBUSY);

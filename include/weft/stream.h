@@ -125,12 +125,14 @@ WEFT_API ssize_t weft_stream_read_line(weft_stream *stream, char *buf, size_t le
  * weft_stream_peek - make at least @want bytes available in the read buffer without consuming
  * them, for frame parsers. Sets *@data and *@avail to the buffered bytes (avail may exceed want).
  * Returns 0; -ENODATA when the stream ended with fewer than @want bytes (*avail says how many
- * are left); -EMSGSIZE when @want exceeds the read buffer's capacity. @want 0 returns what is
+ * are left); -EMSGSIZE when @want exceeds the read buffer's capacity (*data and *avail still
+ * describe what is buffered). @want 0 returns what is
  * buffered without reading. The pointer is valid until the next read or consume.
  */
 WEFT_API int weft_stream_peek(weft_stream *stream, size_t want, const void **data, size_t *avail);
 
-/* weft_stream_consume - drop @n buffered bytes (@n <= what peek reported). 0 or -EINVAL. */
+/* weft_stream_consume - drop @n buffered bytes (@n <= what peek reported). 0, -EINVAL, or
+ * -EBUSY while another fiber's read is in flight on the stream. */
 WEFT_API int weft_stream_consume(weft_stream *stream, size_t n);
 
 /* weft_stream_buffered - how many bytes are buffered for reading (no I/O). */
