@@ -37,5 +37,6 @@
 #include "weft/file.h"
 #include "weft/frame.h"
 #include "weft/serial.h"
+#include "weft/net.h"
 
 #endif

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft/net.h - sockets: TCP, UDP and Unix, addresses, servers, reconnect (asyncio's streams,
+ * start_server, create_datagram_endpoint; trio's serve_tcp).
+ *
+ * A weft_sock is a socket fd plus what weft keeps for it (a buffered stream made on demand,
+ * a listener's accept queue). Every blocking call parks the calling fiber on one io_uring
+ * operation (connect, accept, recv, send ...), so the thread keeps running other fibers.
+ *
+ *     weft_sockaddr a;
+ *     weft_sock *s;
+ *     weft_addr_parse(&a, "127.0.0.1:8080");
+ *     int err = weft_tcp_connect(&s, &a);            // 0, or -ECONNREFUSED, -ETIMEDOUT ...
+ *     err = weft_sock_send(s, "ping\n", 5);          // all 5 bytes, or a negative errno
+ *     char buf[64];
+ *     ssize_t n = weft_sock_recv(s, buf, sizeof(buf)); // what one recv returned; 0 at EOF
+ *     weft_sock_close(s);
+ *
+ * Errors: negative errno, never a signal: every send uses MSG_NOSIGNAL, so a peer that went
+ * away is -EPIPE or -ECONNRESET, not SIGPIPE. The usual ones: -ECONNREFUSED (nobody listens),
+ * -ECONNRESET (the peer aborted), -EPIPE (writing after the peer closed), -ETIMEDOUT (the
+ * caller's scope deadline passed, weft/scope.h), -ECANCELED (the caller was cancelled), -EINVAL
+ * (a malformed address or argument; nothing is opened then), -EMFILE (out of fds).
+ *
+ * Deadlines and cancellation come from the calling fiber's scopes, as for every weft call: wrap
+ * a connect in a scope with a deadline to get a connect timeout. An interrupted call returns only
+ * once the kernel has finished with the caller's buffer, and a receive that completed anyway
+ * returns its data (nothing is lost).
+ *
+ * Sockets are created with SOCK_CLOEXEC and stay in blocking mode (io_uring does not need
+ * O_NONBLOCK), so the fd from weft_sock_fd() also works with plain syscalls.
+ *
+ * Where calls may run: the blocking ones (connect, accept, every send and receive, sendfile,
+ * the server's shutdown and wait, weft_addr_resolve of a name) must run in a fiber and return
+ * -EPERM from plain code. Creating sockets (open, wrap, listen, udp_open, socketpair ...) binds
+ * them to the loop running on the calling thread, so it works in fibers and loop callbacks and
+ * returns -EPERM elsewhere. Options, addresses of sockets and weft_sock_close work in any code
+ * of the loop's thread; parsing and formatting addresses need nothing at all.
+ *
+ * Concurrency: one fiber may receive while another sends on the same socket. Two fibers
+ * receiving (or sending) at once is allowed but interleaves unpredictably, as with read(2). A
+ * weft_sock belongs to the loop it was created on; nothing here is thread-safe. Closing a socket
+ * while another fiber is blocked on it is not allowed (as for close(2) + free): stop that fiber
+ * first (cancel it, or weft_sock_shutdown(SHUT_RDWR), which ends its receive with 0).
+ */
+#ifndef WEFT_NET_H
+#define WEFT_NET_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include "common.h"
+#include "stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- addresses ------------------------------------------------------------------------- */
+
+/*
+ * weft_sockaddr - any socket address (IPv4, IPv6, Unix) with its length, by value.
+ * Fill it with weft_addr_parse/_inet/_unix/_resolve, or set @len and a member yourself.
+ */
+typedef struct weft_sockaddr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+		struct sockaddr_storage ss;
+	};
+	socklen_t len;
+} weft_sockaddr;
+
+/* Room weft_addr_format() needs for any address, with its NUL ("@" + 107 bytes of path). */
+#define WEFT_ADDR_STRLEN 112
+
+/*
+ * weft_addr_parse - parse a numeric address string into @addr:
+ *   "1.2.3.4:80", "[::1]:80", "[fe80::1%eth0]:80"   IPv4 / IPv6 with a port (0-65535)
+ *   "/run/app.sock", "./app.sock"                    a Unix socket path (starts with / or .)
+ *   "unix:app.sock"                                  a Unix socket path, any form
+ *   "@name"                                          a Linux abstract Unix name
+ * Returns 0, or -EINVAL for anything else (a host name - use weft_addr_resolve -, a missing or
+ * out-of-range port, a path too long for sun_path). Never blocks; callable anywhere.
+ */
+WEFT_API int weft_addr_parse(weft_sockaddr *addr, const char *str);
+
+/*
+ * weft_addr_inet - an IPv4 or IPv6 address from a numeric @ip and @port. @ip NULL or "" is the
+ * IPv4 wildcard 0.0.0.0; "::" the IPv6 one. Returns 0 or -EINVAL. Callable anywhere.
+ */
+WEFT_API int weft_addr_inet(weft_sockaddr *addr, const char *ip, uint16_t port);
+
+/*
+ * weft_addr_unix - a Unix socket address: a path, or an abstract name when @path starts with
+ * '@' (the '@' becomes the leading NUL byte). Returns 0, or -EINVAL (empty, too long).
+ */
+WEFT_API int weft_addr_unix(weft_sockaddr *addr, const char *path);
+
+/*
+ * weft_addr_format - the address as weft_addr_parse() reads it ("1.2.3.4:80", "[::1]:80",
+ * "/path", "@name"; an unnamed Unix socket is ""), NUL-terminated in @buf.
+ * Returns the string's length, -ENOSPC if @len is too small (WEFT_ADDR_STRLEN always suffices),
+ * -EINVAL for an unknown family. Callable anywhere.
+ */
+WEFT_API int weft_addr_format(const weft_sockaddr *addr, char *buf, size_t len);
+
+/* weft_addr_port - the port of an IPv4/IPv6 address, or -EINVAL. */
+WEFT_API int weft_addr_port(const weft_sockaddr *addr);
+
+/*
+ * weft_addr_resolve - look @host up (getaddrinfo) and store up to @max addresses with @port in
+ * @addrs, in the resolver's preferred order. @family: AF_UNSPEC, AF_INET or AF_INET6.
+ * A numeric @host is converted at once; a name is looked up on the default thread pool
+ * (weft_to_thread), so the fiber's loop keeps running. The caller's deadline and cancellation
+ * take effect at once even while getaddrinfo runs (it cannot be interrupted): the lookup then
+ * finishes in the background, owned by a small helper fiber that frees it, and its answer is
+ * dropped. That helper keeps weft_loop_run going until the lookup ends (bounded by the
+ * resolver's own timeouts, resolv.conf), as asyncio waits for its executor at the end of run.
+ * Returns the number of addresses stored (>= 1), or -ENOENT (no such name), -EAGAIN (temporary
+ * resolver failure), -EAFNOSUPPORT (no address of @family), -EINVAL, -ENOMEM, -ETIMEDOUT,
+ * -ECANCELED, -EIO (other resolver failures). From plain code (no fiber) the thread blocks.
+ */
+WEFT_API int weft_addr_resolve(const char *host, uint16_t port, int family, weft_sockaddr *addrs,
+			       size_t max);
+
+/* ---- sockets --------------------------------------------------------------------------- */
+
+typedef struct weft_sock weft_sock;
+
+/*
+ * weft_sock_open - a new socket (socket(2) with SOCK_CLOEXEC added) wrapped in a weft_sock
+ * of the current thread's loop. For odd protocols; weft_tcp_connect and friends do this for you.
+ * Returns 0, -EPERM (no loop on this thread), -ENOMEM, or socket(2)'s error.
+ */
+WEFT_API int weft_sock_open(weft_sock **sockp, int family, int type, int protocol);
+
+/*
+ * weft_sock_wrap - adopt an open socket @fd (from systemd, fd passing, a socketpair ...): the
+ * weft_sock owns it from now on (weft_sock_close closes it). Returns 0, -EBADF (not a socket),
+ * -EPERM (no loop on this thread), -ENOMEM (@fd stays yours then).
+ */
+WEFT_API int weft_sock_wrap(weft_sock **sockp, int fd);
+
+/* weft_sock_bind - bind(2). Returns 0 or its negative errno (-EADDRINUSE ...). */
+WEFT_API int weft_sock_bind(weft_sock *sock, const weft_sockaddr *addr);
+
+/*
+ * weft_sock_connect - connect @sock to @addr (IORING_OP_CONNECT). Blocks the fiber until the
+ * connection is established, refused, or the caller's deadline passes (-ETIMEDOUT; the socket
+ * is then unusable: close it). Returns 0, -ECONNREFUSED, -ENETUNREACH, -ETIMEDOUT, -ECANCELED,
+ * -EINVAL, -EPERM outside a fiber. A datagram socket's connect (which only sets its default
+ * peer) never blocks and works outside fibers too.
+ */
+WEFT_API int weft_sock_connect(weft_sock *sock, const weft_sockaddr *addr);
+
+/*
+ * weft_sock_close - close the socket and free @sock (the stream too, after flushing it: see
+ * weft_sock_stream). Returns 0 or the flush's error (the socket is closed and freed anyway);
+ * -EBUSY if a fiber is inside a call on the socket's stream (nothing is done then). NULL is a
+ * no-op. Callable from plain code too (nothing to flush then); the loop may already be closed.
+ */
+WEFT_API int weft_sock_close(weft_sock *sock);
+
+/*
+ * weft_sock_abort - reset the connection now (SO_LINGER 0, then close): the peer's next call
+ * fails with -ECONNRESET, unsent data is dropped. @sock must still be freed with
+ * weft_sock_close(); other calls on it return -EBADF meanwhile. Returns 0 or -EINVAL.
+ */
+WEFT_API int weft_sock_abort(weft_sock *sock);
+
+/*
+ * weft_sock_shutdown - shutdown(2): SHUT_WR sends FIN after what was sent (half close: the peer
+ * reads EOF, this side can still receive); SHUT_RD / SHUT_RDWR also end this side's pending and
+ * future receives with 0. Does not flush the stream (weft_stream_shutdown does).
+ * Returns 0, -ENOTCONN, -EBADF, -EINVAL.
+ */
+WEFT_API int weft_sock_shutdown(weft_sock *sock, int how);
+
+/* weft_sock_fd - the socket's fd (still owned by @sock), or -EBADF after weft_sock_abort. */
+WEFT_API int weft_sock_fd(const weft_sock *sock);
+
+/* weft_sock_local_addr / weft_sock_peer_addr - getsockname(2) / getpeername(2). 0 or errno. */
+WEFT_API int weft_sock_local_addr(const weft_sock *sock, weft_sockaddr *addr);
+WEFT_API int weft_sock_peer_addr(const weft_sock *sock, weft_sockaddr *addr);
+
+/* weft_sock_set_nodelay - TCP_NODELAY on (true) or off. 0 or a negative errno. */
+WEFT_API int weft_sock_set_nodelay(weft_sock *sock, bool on);
+
+/*
+ * weft_sock_set_keepalive - SO_KEEPALIVE on/off; when on, the first probe after @idle_s idle
+ * seconds, then every @interval_s, giving up after @count unanswered (each 0 = system default).
+ * A dead peer then fails pending calls with -ETIMEDOUT. 0 or a negative errno.
+ */
+WEFT_API int weft_sock_set_keepalive(weft_sock *sock, bool on, int idle_s, int interval_s,
+				     int count);
+
+/* ---- stream I/O ------------------------------------------------------------------------ */
+
+/*
+ * weft_sock_recv - one receive of up to @len bytes into @buf (IORING_OP_RECV).
+ * Returns the count (> 0), 0 at end of stream (the peer shut down or closed; for a datagram
+ * socket an empty datagram), or -ECONNRESET, -ETIMEDOUT, -ECANCELED, -EBADF, -EPERM ...
+ * A cancelled receive that raced with arriving data returns the data; the cancellation shows at
+ * the next call. Do not mix with reads through the socket's stream (its buffer would be skipped).
+ */
+WEFT_API ssize_t weft_sock_recv(weft_sock *sock, void *buf, size_t len);
+
+/*
+ * weft_sock_send - send all @len bytes (MSG_NOSIGNAL; short sends are continued).
+ * Returns @len, or a negative errno (-EPIPE, -ECONNRESET, -ETIMEDOUT, -ECANCELED ...) - in which
+ * case an unknown prefix may have been sent: a connection that failed mid-send is done for.
+ * Large sends may use zero-copy (IORING_OP_SEND_ZC) where it pays; @buf is the caller's again
+ * when the call returns either way.
+ */
+WEFT_API ssize_t weft_sock_send(weft_sock *sock, const void *buf, size_t len);
+
+/*
+ * weft_sock_send_some - one send of up to @len bytes (MSG_NOSIGNAL): the count the kernel took
+ * (may be short), or a negative errno. For datagram sockets: one datagram.
+ */
+WEFT_API ssize_t weft_sock_send_some(weft_sock *sock, const void *buf, size_t len);
+
+/* weft_sock_sendv - send all of @iov (gather, IORING_OP_SENDMSG); as weft_sock_send(). */
+WEFT_API ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int iovcnt);
+
+/*
+ * weft_sock_sendfile - send @count bytes of file @fd from offset @off to the socket, without
+ * copying them through user memory (splice through a pipe). @count 0 means up to the end of the
+ * file. Returns the bytes sent (less than @count if the file ended first), or a negative errno
+ * if nothing could be sent (after a partial send the count so far is returned; the next call
+ * reports the error). Must run in a fiber.
+ */
+WEFT_API ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count);
+
+/*
+ * weft_sock_stream - the buffered stream over @sock (weft/stream.h: read_exactly, read_line,
+ * peek, buffered writes ...), created on the first call with @opts (NULL: defaults; later calls
+ * ignore @opts). The stream belongs to @sock: weft_sock_close() flushes and frees it, and
+ * weft_stream_close() on it closes and frees the socket too. Its shutdown is a TCP half close.
+ * Returns 0, -EINVAL or -ENOMEM.
+ */
+WEFT_API int weft_sock_stream(weft_sock *sock, const struct weft_stream_opts *opts,
+			      weft_stream **streamp);
+
+/* ---- TCP ------------------------------------------------------------------------------- */
+
+/*
+ * weft_tcp_connect - open a TCP socket of @addr's family and connect it (TCP_NODELAY on, as
+ * asyncio does). Returns 0 and sets *@sockp, or an error of weft_sock_connect (nothing is left
+ * open then); -EINVAL for a non-IP address.
+ */
+WEFT_API int weft_tcp_connect(weft_sock **sockp, const weft_sockaddr *addr);
+
+/*
+ * weft_tcp_connect_host - resolve @host (weft_addr_resolve) and connect to its addresses in
+ * turn until one accepts (asyncio.open_connection). Returns 0, or the last address's error, or
+ * the resolver's.
+ */
+WEFT_API int weft_tcp_connect_host(weft_sock **sockp, const char *host, uint16_t port);
+
+/*
+ * struct weft_retry_opts - how weft_tcp_connect_retry() backs off; zero fields take defaults.
+ * @initial_ns: first delay (default 100 ms); each failure doubles it, up to @max_ns (default
+ *              10 s). Each delay is drawn uniformly from [delay/2, delay] ("equal jitter"), so
+ *              clients that lost the server together do not return together.
+ * @deadline:   absolute weft_now() time to give up (-ETIMEDOUT); 0 = only the caller's scopes.
+ * @attempt_ns: time one attempt may take (a SYN into a black hole otherwise waits minutes for
+ *              the kernel to give up); 0 = no limit of its own.
+ * @max_tries:  give up after this many failed attempts (returning the last error); 0 = no limit.
+ * @on_retry:   called before each wait with the attempt number (1 = the first failure), its
+ *              error and the delay chosen - for logging. May be NULL.
+ */
+struct weft_retry_opts {
+	int64_t initial_ns;
+	int64_t max_ns;
+	int64_t deadline;
+	int64_t attempt_ns;
+	unsigned max_tries;
+	void (*on_retry)(void *arg, unsigned attempt, int err, int64_t delay_ns);
+	void *arg;
+};
+
+/*
+ * weft_tcp_connect_retry - weft_tcp_connect_host() until it succeeds, sleeping with exponential
+ * backoff and jitter between attempts. Every error retries (refused, unreachable, a resolver
+ * failure, a timed-out attempt) except -EINVAL and the caller's own cancellation.
+ * Returns 0, -ETIMEDOUT (the deadline passed; the last attempt's error went to @on_retry), the
+ * last error after @max_tries, -ECANCELED, -EINVAL.
+ */
+WEFT_API int weft_tcp_connect_retry(weft_sock **sockp, const char *host, uint16_t port,
+				    const struct weft_retry_opts *opts);
+
+/* Flags for struct weft_listen_opts. */
+#define WEFT_LISTEN_REUSEPORT	 (1u << 0) /* SO_REUSEPORT: one listener per loop/thread */
+#define WEFT_LISTEN_V6ONLY	 (1u << 1) /* IPV6_V6ONLY on an IPv6 listener */
+#define WEFT_LISTEN_NO_MULTISHOT (1u << 2) /* one accept op per call, never multishot */
+#define WEFT_LISTEN_NO_REUSEADDR (1u << 3) /* don't set SO_REUSEADDR (TCP) */
+#define WEFT_LISTEN_NO_UNLINK	 (1u << 4) /* Unix: don't remove a stale socket file first */
+
+/*
+ * struct weft_listen_opts - listening options; zero fields take defaults.
+ * @backlog: listen(2)'s backlog; default SOMAXCONN.
+ * @flags:   WEFT_LISTEN_*.
+ */
+struct weft_listen_opts {
+	int backlog;
+	unsigned flags;
+};
+
+/*
+ * weft_tcp_listen - a TCP listener bound to @addr (port 0: the kernel picks; see
+ * weft_sock_local_addr) with SO_REUSEADDR and TCP_NODELAY (inherited by accepted sockets).
+ * @opts may be NULL. Returns 0, -EADDRINUSE, -EACCES, -EINVAL (non-IP address), -EMFILE ...
+ * Nothing stays open on failure. Does not block (callable from loop callbacks too).
+ */
+WEFT_API int weft_tcp_listen(weft_sock **sockp, const weft_sockaddr *addr,
+			     const struct weft_listen_opts *opts);
+
+/*
+ * weft_sock_accept - wait for the next connection on listener @sock and wrap it in *@connp.
+ * @peer (may be NULL) receives the peer's address (one getpeername(2)).
+ * Where the kernel supports it, the first call arms one multishot accept that keeps accepting
+ * into a small per-listener queue; later calls take from that queue without a trip to the
+ * kernel. The queue is bounded: when it fills (nobody is calling accept) the multishot is
+ * stopped and re-armed when it drains, so the kernel's backlog stays the real limit.
+ * A listener does not keep weft_loop_run() going on its own; a fiber waiting in accept does.
+ * Returns 0, -EMFILE / -ENFILE (out of fds: the listener stays usable, retry later),
+ * -ECONNABORTED, -EINVAL (not listening), -ETIMEDOUT, -ECANCELED, -EPERM outside a fiber.
+ */
+WEFT_API int weft_sock_accept(weft_sock *sock, weft_sock **connp, weft_sockaddr *peer);
+
+/* ---- UDP and datagrams ----------------------------------------------------------------- */
+
+/* Flags for weft_udp_open(). */
+#define WEFT_UDP_REUSEADDR (1u << 0) /* SO_REUSEADDR (several receivers of one multicast port) */
+#define WEFT_UDP_REUSEPORT (1u << 1) /* SO_REUSEPORT */
+#define WEFT_UDP_BROADCAST (1u << 2) /* SO_BROADCAST */
+
+/*
+ * weft_udp_open - a UDP socket (asyncio.create_datagram_endpoint): bound to @local if not NULL
+ * (port 0: the kernel picks), connected to @remote if not NULL (then weft_sock_send_some and
+ * weft_sock_recv talk to it alone). At least one of them must be given; their families must
+ * match. Returns 0, -EINVAL, -EADDRINUSE ... nothing stays open on failure.
+ */
+WEFT_API int weft_udp_open(weft_sock **sockp, const weft_sockaddr *local,
+			   const weft_sockaddr *remote, unsigned flags);
+
+/*
+ * weft_sock_sendto - send one datagram of @len bytes to @to (NULL: the connected peer).
+ * Returns @len (datagrams are not split), -EMSGSIZE (too big), -ECONNREFUSED (an earlier
+ * datagram to a connected peer found no receiver), -EINVAL ... Must run in a fiber.
+ */
+WEFT_API ssize_t weft_sock_sendto(weft_sock *sock, const void *buf, size_t len,
+				  const weft_sockaddr *to);
+
+/* Bits weft_sock_recvfrom() and weft_unix_recv_fds() report in *flags. */
+#define WEFT_MSG_TRUNC	(1u << 0) /* the datagram was longer than the buffer: the rest is lost */
+#define WEFT_MSG_CTRUNC (1u << 1) /* more fds were sent than fitted: the kernel closed the rest */
+
+/*
+ * weft_sock_recvfrom - receive one datagram into @buf; @from (may be NULL) gets the sender.
+ * Truncation: a datagram longer than @len is cut to @len (the rest is lost, as with recv(2)).
+ * If @flags is not NULL it receives WEFT_MSG_TRUNC and the call returns @len; if @flags is NULL
+ * the call returns -EMSGSIZE instead, so truncation is never silent.
+ * Returns the bytes stored, or -EMSGSIZE, -ECONNREFUSED, -ETIMEDOUT, -ECANCELED ...
+ */
+WEFT_API ssize_t weft_sock_recvfrom(weft_sock *sock, void *buf, size_t len, weft_sockaddr *from,
+				    unsigned *flags);
+
+/*
+ * weft_udp_multicast_join / _leave - join or leave multicast @group (an IPv4 or IPv6 address;
+ * its port is ignored) on interface @ifindex (0: the kernel's choice by routing).
+ * Returns 0, -EINVAL (not a multicast address, family mismatch), -ENODEV (no such interface or
+ * no multicast route), -EADDRNOTAVAIL (leaving a group not joined).
+ */
+WEFT_API int weft_udp_multicast_join(weft_sock *sock, const weft_sockaddr *group, unsigned ifindex);
+WEFT_API int weft_udp_multicast_leave(weft_sock *sock, const weft_sockaddr *group,
+				      unsigned ifindex);
+
+/* weft_udp_multicast_loop - whether our own multicast sends are looped back to us (default on). */
+WEFT_API int weft_udp_multicast_loop(weft_sock *sock, bool on);
+
+/* ---- Unix sockets ---------------------------------------------------------------------- */
+
+/*
+ * weft_unix_connect - open a Unix socket of @type (SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM)
+ * and connect it to @addr (a path or "@abstract" name). Returns 0, -ENOENT (no such path),
+ * -ECONNREFUSED (nobody listens), -EINVAL (not a Unix address, bad type) ...
+ */
+WEFT_API int weft_unix_connect(weft_sock **sockp, const weft_sockaddr *addr, int type);
+
+/*
+ * weft_unix_listen - a Unix stream listener on @addr. A stale socket file at the path is removed
+ * first (asyncio does the same) unless WEFT_LISTEN_NO_UNLINK; a file that is not a socket is
+ * never removed (-EADDRINUSE). The file is not removed at close. Accept with weft_sock_accept.
+ */
+WEFT_API int weft_unix_listen(weft_sock **sockp, const weft_sockaddr *addr,
+			      const struct weft_listen_opts *opts);
+
+/*
+ * weft_unix_dgram - a Unix datagram socket bound to @local and/or connected to @remote (either
+ * may be NULL, both may be: an unnamed socket that can only send with weft_sock_sendto).
+ * Returns 0 or a negative errno; nothing stays open on failure.
+ */
+WEFT_API int weft_unix_dgram(weft_sock **sockp, const weft_sockaddr *local,
+			     const weft_sockaddr *remote);
+
+/* weft_unix_socketpair - a connected pair of Unix sockets of @type. 0 or a negative errno. */
+WEFT_API int weft_unix_socketpair(int type, weft_sock **a, weft_sock **b);
+
+/* Most fds one message can carry through weft_unix_send_fds/_recv_fds. */
+#define WEFT_UNIX_MAX_FDS 64
+
+/*
+ * weft_unix_send_fds - send @len bytes (at least 1: an fd needs a byte to travel with) and
+ * @nfds fds (SCM_RIGHTS). The fds stay open here (the peer gets duplicates). Returns the bytes
+ * sent (all of @len on a stream socket's first send; retry the rest without fds if short), or
+ * -EINVAL (@len 0, @nfds > WEFT_UNIX_MAX_FDS), -EBADF (a bad fd) ... Must run in a fiber.
+ */
+WEFT_API ssize_t weft_unix_send_fds(weft_sock *sock, const void *buf, size_t len, const int *fds,
+				    unsigned nfds);
+
+/*
+ * weft_unix_recv_fds - receive bytes into @buf and the fds that came with them (SCM_RIGHTS,
+ * O_CLOEXEC set). *@nfds: in, the room in @fds (at most WEFT_UNIX_MAX_FDS is used); out, how
+ * many were stored - they are yours to close. More fds than room: the kernel closes the extra
+ * ones and WEFT_MSG_CTRUNC is reported as weft_sock_recvfrom() reports truncation (with @flags
+ * NULL the call closes what it got and returns -EMSGSIZE). Returns the bytes received, 0 at EOF.
+ */
+WEFT_API ssize_t weft_unix_recv_fds(weft_sock *sock, void *buf, size_t len, int *fds,
+				    unsigned *nfds, unsigned *flags);
+
+/* ---- servers --------------------------------------------------------------------------- */
+
+typedef struct weft_server weft_server;
+
+/*
+ * A connection handler: runs in its own fiber for each accepted connection. @conn is the
+ * server's: it is closed when the handler returns (do not close it; weft_sock_abort is fine).
+ * The return value is ignored by the server except for on_error reporting of negative values
+ * other than -ECANCELED.
+ */
+typedef int (*weft_server_fn)(weft_sock *conn, void *arg);
+
+/*
+ * struct weft_server_opts - zero fields take defaults.
+ * @max_conns:  most connections handled at once; at the limit the server stops accepting until
+ *              one ends (the kernel's backlog holds newcomers). 0 = no limit.
+ * @stack_size: connection fibers' stack size; 0 = the loop's default.
+ * @grace_ns:   weft_tcp_serve's grace period at shutdown (default 5 s).
+ * @on_error:   told about accept errors the server rides out (-EMFILE, -ENFILE, -ENOBUFS,
+ *              -ENOMEM: it pauses 100 ms and retries) and handler failures. NULL: accept
+ *              errors print one line on stderr the first time each kind occurs.
+ * @on_start:   called once the server is listening (e.g. to read an ephemeral port with
+ *              weft_server_addr), from the serving fiber. Under weft_tcp_serve the server it
+ *              is handed is valid until weft_tcp_serve returns. Must not block.
+ * @arg:        passed to @on_error and @on_start.
+ */
+struct weft_server_opts {
+	unsigned max_conns;
+	size_t stack_size;
+	int64_t grace_ns;
+	void (*on_error)(weft_server *srv, int err, void *arg);
+	void (*on_start)(weft_server *srv, void *arg);
+	void *arg;
+};
+
+/*
+ * weft_server_start - serve @listener (a listening socket, which the server now owns) in a new
+ * fiber of the current loop: one fiber per connection running @fn(@conn, @fn_arg)
+ * (asyncio.start_server). Returns at once: 0, -EINVAL, -ENOMEM, -EPERM (no loop).
+ * The serving fiber keeps the loop running until weft_server_shutdown().
+ */
+WEFT_API int weft_server_start(weft_server **srvp, weft_sock *listener, weft_server_fn fn,
+			       void *fn_arg, const struct weft_server_opts *opts);
+
+/*
+ * weft_server_shutdown - graceful shutdown: stop accepting (the listener is closed), give the
+ * running connections @grace_ns to finish, then cancel those left and wait for them.
+ * Returns the number of connections that had to be cancelled, or -EPERM outside a fiber,
+ * -EINVAL, -ECANCELED / -ETIMEDOUT if the calling fiber is cancelled or its deadline passes
+ * while waiting (the server still stops on its own; in cleanup code of a cancelled fiber call
+ * it inside a WEFT_SCOPE_SHIELD scope to wait for it). Calling it again is harmless. Must run
+ * in a fiber of the server's loop (not one of its connection fibers).
+ */
+WEFT_API int weft_server_shutdown(weft_server *srv, int64_t grace_ns);
+
+/*
+ * weft_server_wait - wait until the server has stopped (asyncio's serve_forever / wait_closed).
+ * Returns 0 once stopped, -ETIMEDOUT / -ECANCELED for the waiting fiber, -EPERM.
+ */
+WEFT_API int weft_server_wait(weft_server *srv);
+
+/* weft_server_addr - the listening address (for port 0). 0, or -EBADF once stopped. */
+WEFT_API int weft_server_addr(const weft_server *srv, weft_sockaddr *addr);
+
+/* weft_server_conns - connections being handled now. */
+WEFT_API unsigned weft_server_conns(const weft_server *srv);
+
+/*
+ * weft_server_free - free a stopped server. Returns 0, or -EBUSY while it still serves (shut it
+ * down first; nothing is freed then). NULL is a no-op.
+ */
+WEFT_API int weft_server_free(weft_server *srv);
+
+/*
+ * weft_tcp_serve - listen on @addr and serve in the calling fiber until it is cancelled (or its
+ * scope's deadline passes), then shut down gracefully (@opts->grace_ns) and return -ECANCELED /
+ * -ETIMEDOUT (trio.serve_tcp). Also stops when weft_server_shutdown() is called on the server
+ * @opts->on_start hands out (then returns 0). Returns listen errors at once.
+ */
+WEFT_API int weft_tcp_serve(const weft_sockaddr *addr, weft_server_fn fn, void *fn_arg,
+			    const struct weft_server_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
