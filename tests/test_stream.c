@@ -457,7 +457,10 @@ static ssize_t pipe_read(void *io, void *buf, size_t len)
 	if (!sqe)
 		return op.res;
 	io_uring_prep_read(sqe, *(int *)io, buf, (unsigned)len, (uint64_t)-1);
-	return weft__op_wait(&op, sqe);
+	ssize_t r = weft__op_wait(&op, sqe);
+
+	weft__op_filled(buf, r); /* the kernel wrote it behind valgrind's back */
+	return r;
 }
 
 static const struct weft_stream_ops pipe_ops = {.read = pipe_read};
