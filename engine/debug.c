@@ -35,11 +35,12 @@ void weft__debug_slow(struct weft_loop *loop, struct weft_task *t)
 int weft__debug_wrong_thread(const struct weft_loop *loop, const char *call)
 {
 	if (loop->debug)
-		fprintf(stderr,
-			"weft: %s() called from a thread that does not run its loop; refused "
-			"(-EXDEV). From other threads use weft_loop_post(), weft_loop_call() or the "
-			"*_threadsafe calls\n",
-			call);
+		fprintf(
+		    stderr,
+		    "weft: %s() called from a thread that does not run its loop; refused "
+		    "(-EXDEV). From other threads use weft_loop_post(), weft_loop_call() or the "
+		    "*_threadsafe calls\n",
+		    call);
 	return -EXDEV;
 }
 
