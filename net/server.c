@@ -39,6 +39,7 @@ struct weft_server {
 	/* Fibers in shutdown/wait: handed the result when the server stops, so none of them
 	 * touches the server again (weft_tcp_serve frees it right after). */
 	struct weft__list stop_waiters;
+	struct weft__list conns; /* every connection not yet ended (struct conn) */
 	struct weft_loop *loop;
 	unsigned nconns;
 	int64_t grace;
@@ -49,6 +50,7 @@ struct weft_server {
 struct conn {
 	weft_server *srv;
 	weft_sock *sock;
+	struct weft__list link; /* in srv->conns */
 };
 
 static void report(weft_server *srv, int err)
@@ -66,6 +68,20 @@ static void report(weft_server *srv, int err)
 		weft_strerror(err));
 }
 
+/* A connection is over: close it and give its slot back. */
+static void conn_end(struct conn *c)
+{
+	weft_server *srv = c->srv;
+
+	weft__list_del(&c->link);
+	weft_sock_close(c->sock);
+	weft__delete(c);
+	if (srv->slots)
+		weft_sem_release(srv->slots);
+	if (!--srv->nconns && srv->stopping)
+		weft_event_set(srv->idle);
+}
+
 static int conn_main(void *arg)
 {
 	struct conn *c = arg;
@@ -74,12 +90,7 @@ static int conn_main(void *arg)
 
 	if (r < 0 && r != -ECANCELED && srv->opts.on_error)
 		srv->opts.on_error(srv, r, srv->opts.arg);
-	weft_sock_close(c->sock);
-	weft__delete(c);
-	if (srv->slots)
-		weft_sem_release(srv->slots);
-	if (!--srv->nconns && srv->stopping)
-		weft_event_set(srv->idle);
+	conn_end(c);
 	return 0;
 }
 
@@ -98,6 +109,7 @@ static int spawn_conn(weft_server *srv, weft_group *g, weft_sock *sock)
 		weft__delete(c);
 		return r;
 	}
+	weft__list_add_tail(&srv->conns, &c->link);
 	srv->nconns++;
 	return 0;
 }
@@ -153,6 +165,9 @@ static void drain(weft_server *srv, weft_group *g)
 	if (srv->nconns)
 		weft_group_cancel(g);
 	weft_group_close(g);
+	/* A connection task cancelled before it first ran never ran conn_main: end it here. */
+	while (!weft__list_empty(&srv->conns))
+		conn_end(weft__container_of(srv->conns.next, struct conn, link));
 }
 
 /* Accept inside our own cancel scope, which a shutdown cancels. Returns why it stopped: 0 for a
@@ -206,6 +221,7 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	srv->listener = listener;
 	srv->loop = listener->loop;
 	weft__list_init(&srv->stop_waiters);
+	weft__list_init(&srv->conns);
 	srv->fn = fn;
 	srv->fn_arg = fn_arg;
 	srv->grace = srv->opts.grace_ns > 0 ? srv->opts.grace_ns : GRACE_DEFAULT;

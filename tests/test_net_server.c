@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "test_net_util.h"
@@ -561,6 +563,41 @@ static int retry_cancel_main(void *arg)
 
 FIBER_TEST(connect_retry_cancel, retry_cancel_main)
 
+/* A connection accepted in the same turn as the shutdown: its task is cancelled before it first
+ * runs, so its handler never runs - and its socket must still be closed and its count dropped. */
+static int never_called(weft_sock *conn, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int shutdown_races_accept_main(void *arg)
+{
+	for (unsigned flags = 0; flags <= WEFT_LISTEN_NO_MULTISHOT;
+	     flags += WEFT_LISTEN_NO_MULTISHOT) {
+		int before = fd_count(), handled = 0, c;
+		weft_sockaddr a;
+		weft_sock *l = listen_lo("127.0.0.1", &a, flags);
+		weft_server *srv;
+
+		ck_assert_int_eq(weft_server_start(&srv, l, never_called, &handled, NULL), 0);
+		ck_assert_int_eq(weft_sleep(10 * WEFT_MSEC), 0); /* the server is in accept */
+		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(c, 0);
+		ck_assert_int_eq(connect(c, &a.sa, a.len), 0);
+		ck_assert_int_eq(weft_yield(), 0);
+		ck_assert_int_ge(weft_server_shutdown(srv, 0), 0);
+		ck_assert_uint_eq(weft_server_conns(srv), 0);
+		ck_assert_int_eq(weft_server_free(srv), 0);
+		close(c);
+		ck_assert_int_le(handled, 1);
+		ck_assert_int_eq(fd_count(), before);
+	}
+	return 0;
+}
+
+FIBER_TEST(shutdown_races_accept, shutdown_races_accept_main)
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("net_server");
@@ -569,6 +606,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, thousand_clients);
 	tcase_add_test(tc, max_conns);
 	tcase_add_test(tc, graceful_shutdown);
+	tcase_add_test(tc, shutdown_races_accept);
 	tcase_add_test(tc, tcp_serve);
 	tcase_add_loop_test(tc, server_emfile, 0, 2);
 	tcase_add_test(tc, unix_server);
