@@ -111,16 +111,16 @@ static ssize_t splice_op(int in, int64_t off_in, int out, unsigned len)
 	return weft__op_wait(&op, sqe);
 }
 
-/* Move @len bytes sitting in the pipe to the socket. */
-static ssize_t pipe_drain(int pipe_rd, int sock, size_t len)
+/* Move @len bytes sitting in the pipe to the socket; *@moved counts what the socket took, also
+ * when an error (or a cancel) stops it part-way, so the caller's count stays true. */
+static ssize_t pipe_drain(int pipe_rd, int sock, size_t len, size_t *moved)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = splice_op(pipe_rd, -1, sock, op_len(len - done));
+	*moved = 0;
+	while (*moved < len) {
+		ssize_t n = splice_op(pipe_rd, -1, sock, op_len(len - *moved));
 		if (n <= 0)
 			return n < 0 ? n : -EPIPE;
-		done += (size_t)n;
+		*moved += (size_t)n;
 	}
 	return 0;
 }
@@ -140,14 +140,16 @@ ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count)
 		ssize_t n = splice_op(fd, off + (off_t)done, p[1],
 				      op_len(want < SPLICE_CHUNK ? want : SPLICE_CHUNK));
 
+		size_t moved;
+
 		if (n <= 0) {
 			err = n;
 			break;
 		}
-		err = pipe_drain(p[0], sock->fd, (size_t)n);
+		err = pipe_drain(p[0], sock->fd, (size_t)n, &moved);
+		done += moved;
 		if (err)
-			break; /* what was in the pipe is lost with the connection */
-		done += (size_t)n;
+			break; /* what stayed in the pipe is dropped with it: @done is what was sent */
 	}
 	close(p[0]);
 	close(p[1]);

@@ -130,6 +130,11 @@ START_TEST(new_rejects_bad_arguments)
 	ck_assert_int_eq(weft_stream_writev(s, NULL, 1), -EINVAL);
 	ck_assert_int_eq(weft_stream_writev(s, NULL, -1), -EINVAL);
 	ck_assert_int_eq(weft_stream_writev(s, NULL, IOV_MAX + 1), -EINVAL);
+	/* Lengths that wrap to a small sum must not reach the write buffer's memcpy. */
+	struct iovec wrap[2] = {{buf, SIZE_MAX}, {buf, 2}};
+	ck_assert_int_eq(weft_stream_writev(s, wrap, 2), -EINVAL);
+	wrap[0].iov_len = (size_t)SSIZE_MAX;
+	ck_assert_int_eq(weft_stream_writev(s, wrap, 2), -EINVAL);
 	ck_assert_ptr_eq(weft_stream_io(s), &sc);
 	ck_assert_int_eq(weft_stream_close(s), 0);
 	ck_assert_int_eq(sc.closes, 1);

@@ -215,8 +215,8 @@ WEFT_API ssize_t weft_sock_recv(weft_sock *sock, void *buf, size_t len);
  * weft_sock_send - send all @len bytes (MSG_NOSIGNAL; short sends are continued).
  * Returns @len, or a negative errno (-EPIPE, -ECONNRESET, -ETIMEDOUT, -ECANCELED ...) - in which
  * case an unknown prefix may have been sent: a connection that failed mid-send is done for.
- * Large sends may use zero-copy (IORING_OP_SEND_ZC) where it pays; @buf is the caller's again
- * when the call returns either way.
+ * @buf is the caller's again when the call returns either way. (Zero-copy sends were measured
+ * and do not pay on loopback at any size: see README "Sockets".)
  */
 WEFT_API ssize_t weft_sock_send(weft_sock *sock, const void *buf, size_t len);
 
@@ -233,8 +233,9 @@ WEFT_API ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int i
  * weft_sock_sendfile - send @count bytes of file @fd from offset @off to the socket, without
  * copying them through user memory (splice through a pipe). @count 0 means up to the end of the
  * file. Returns the bytes sent (less than @count if the file ended first), or a negative errno
- * if nothing could be sent (after a partial send the count so far is returned; the next call
- * reports the error). Must run in a fiber.
+ * if nothing could be sent. After a partial send (an error, a cancel or a deadline part-way)
+ * the count the socket took is returned, exactly, so a caller may resume at @off + count; the
+ * next call reports the error. Must run in a fiber.
  */
 WEFT_API ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count);
 
