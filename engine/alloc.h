@@ -7,6 +7,7 @@
 #ifndef WEFT_ENGINE_ALLOC_H
 #define WEFT_ENGINE_ALLOC_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,9 +56,18 @@ static inline void weft__free(void *p, size_t size)
 #endif
 }
 
-#define weft__new(type)		 ((type *)weft__zalloc(sizeof(type)))
-#define weft__delete(p)		 weft__free((p), sizeof(*(p)))
-#define weft__new_array(type, n) ((type *)weft__zalloc(sizeof(type) * (n)))
+#define weft__new(type) ((type *)weft__zalloc(sizeof(type)))
+#define weft__delete(p) weft__free((p), sizeof(*(p)))
+/* Zeroed room for @n elements of @size bytes; NULL if @n * @size overflows (a user-given count
+ * must not wrap to a small block). */
+static inline void *weft__zalloc_array(size_t size, size_t n)
+{
+	if (n && size > SIZE_MAX / n)
+		return NULL;
+	return weft__zalloc(size * n);
+}
+
+#define weft__new_array(type, n) ((type *)weft__zalloc_array(sizeof(type), (n)))
 #define weft__delete_array(p, n) weft__free((p), sizeof(*(p)) * (n))
 
 #endif

@@ -48,7 +48,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	loop = weft__new(struct weft_loop);
 	if (!loop)
 		return -ENOMEM;
-	loop->host_fd = -1;
+	atomic_init(&loop->host_fd, -1);
 	weft__list_init(&loop->tasks);
 	weft__list_init(&loop->timers);
 	loop->stack_size = weft__stack_default(opts->stack_size);
@@ -90,7 +90,9 @@ static void loop_turn(struct weft_loop *loop, bool may_block)
 		warn_stuck(loop);
 		block = weft__inbox_sleep(loop);
 	}
-	if (block || io_uring_sq_ready(&loop->ring) || loop->inflight)
+	/* An embedding turn always reaps: a completion nobody counts in inflight (the wake-up read
+	 * a post completed) must still be reaped, or the read is never re-armed. */
+	if (block || !may_block || io_uring_sq_ready(&loop->ring) || loop->inflight)
 		weft__ring_turn(loop, block);
 	if (block) /* only a turn that was about to sleep set it */
 		atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
@@ -110,6 +112,19 @@ enum run_mode {
 	RUN_DRAIN,   /* until no task is left (close) */
 	RUN_ONCE,    /* one turn that never blocks (embedding) */
 };
+
+/* Embedding: reset the host fd's readiness before a turn; whatever completes from here on
+ * signals it again. (A completion this turn reaps may leave it readable: a spurious wake-up,
+ * never a lost one.) */
+static void host_fd_reset(struct weft_loop *loop)
+{
+	int fd = atomic_load_explicit(&loop->host_fd, memory_order_relaxed);
+	uint64_t n;
+
+	if (fd >= 0 && read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing was signalled */
+	}
+}
 
 /* Whether anything is left that keeps weft_loop_run going. */
 static bool has_work(struct weft_loop *loop)
@@ -147,6 +162,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		    !atomic_load(&loop->inbox))
 			break;
 		if (mode == RUN_ONCE) {
+			host_fd_reset(loop);
 			atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
 			loop_turn(loop, false);
 			/* The host sleeps in its own poll from here: posts must wake it through the
@@ -179,12 +195,6 @@ int weft_loop_run_forever(weft_loop *loop)
 
 int weft_loop_run_nowait(weft_loop *loop)
 {
-	uint64_t n;
-
-	/* Reset the fd's readiness first: a completion from here on signals it again. */
-	if (loop && loop->host_fd >= 0 && read(loop->host_fd, &n, sizeof(n)) < 0) {
-		/* EAGAIN: nothing was signalled */
-	}
 	return loop_run(loop, RUN_ONCE, NULL);
 }
 
@@ -196,8 +206,9 @@ int weft_loop_fd(weft_loop *loop)
 
 	if (!loop)
 		return -EINVAL;
-	if (loop->host_fd >= 0)
-		return loop->host_fd;
+	fd = atomic_load_explicit(&loop->host_fd, memory_order_relaxed);
+	if (fd >= 0)
+		return fd;
 	if (weft__loop_affine(loop, __func__))
 		return -EXDEV;
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -208,7 +219,7 @@ int weft_loop_fd(weft_loop *loop)
 		close(fd);
 		return r;
 	}
-	loop->host_fd = fd;
+	atomic_store_explicit(&loop->host_fd, fd, memory_order_release);
 	return fd;
 }
 
@@ -402,8 +413,8 @@ int weft_loop_close(weft_loop *loop)
 	weft__timers_free(loop);
 	destroy_slots(loop);
 	weft__ring_exit(loop);
-	if (loop->host_fd >= 0)
-		close(loop->host_fd);
+	if (atomic_load(&loop->host_fd) >= 0)
+		close(atomic_load(&loop->host_fd));
 	weft__stack_cache_free(loop);
 	weft__task_free_cache(loop);
 	weft__delete(loop);

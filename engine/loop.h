@@ -67,8 +67,9 @@ struct weft_loop {
 	_Atomic(struct weft__post *) inbox; /* newest first */
 	atomic_int sleeping;		    /* the loop is (about to be) blocked in the kernel */
 	atomic_int posters;		    /* threads inside weft_loop_post/stop: close waits */
-	int wake_fd; /* eventfd a read is kept armed on while the loop runs */
-	int host_fd; /* embedding: eventfd registered with the ring (weft_loop_fd), or -1 */
+	int wake_fd;	    /* eventfd a read is kept armed on while the loop runs */
+	atomic_int host_fd; /* embedding: eventfd registered with the ring (weft_loop_fd), or -1;
+			     * posters read it (post.c) */
 	uint64_t wake_buf;
 	bool wake_armed;
 

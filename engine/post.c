@@ -23,12 +23,19 @@ struct weft__post {
 	void *arg;
 };
 
-/* Wake @loop: by MSG_RING from this thread's own running loop, else through the eventfd. */
+/* Wake @loop: by MSG_RING from this thread's own running loop, else through the eventfd. An
+ * embedded loop's host sleeps in its own poll on host_fd instead, and is signalled directly:
+ * io_uring does not signal a registered eventfd for a completion an eventfd write triggered
+ * (measured: the wake-up read's completion never reached the host; it would risk recursion). */
 static void wake(struct weft_loop *loop)
 {
 	struct weft_loop *self = weft__loop();
+	int host = atomic_load_explicit(&loop->host_fd, memory_order_acquire);
 	uint64_t one = 1;
 
+	if (host >= 0 && write(host, &one, sizeof(one)) < 0) {
+		/* Only EAGAIN at a counter near 2^64: the host is being woken already. */
+	}
 	if (self && self != loop && self->running && weft__op_supported(self, IORING_OP_MSG_RING)) {
 		struct io_uring_sqe *sqe = weft__sqe(self);
 		/* The target gets a CQE it ignores (user_data 0); arriving is all it has to do. */
@@ -39,7 +46,7 @@ static void wake(struct weft_loop *loop)
 		return;
 	}
 	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
-		/* Only EAGAIN at a counter near 2^64: the loop is being woken already. */
+		/* as above */
 	}
 }
 

@@ -159,6 +159,38 @@ START_TEST(post_from_another_thread_wakes_the_host)
 }
 END_TEST
 
+static void *post_three_times(void *arg)
+{
+	struct poster *p = arg;
+
+	for (int i = 0; i < 3; i++) {
+		usleep(20 * 1000); /* the host is asleep in poll by then */
+		ck_assert_int_eq(weft_loop_post(p->loop, posted, p), 0);
+	}
+	return NULL;
+}
+
+/* Every post wakes the host, not just the first (the wake-up read is reaped and re-armed on an
+ * idle embedded loop, and the host fd is signalled for each). */
+START_TEST(every_post_wakes_the_host)
+{
+	struct poster ps = {0};
+	struct pollfd p;
+	pthread_t th;
+
+	ck_assert_int_eq(weft_loop_new(&ps.loop, NULL), 0);
+	p = (struct pollfd){.fd = weft_loop_fd(ps.loop), .events = POLLIN};
+	ck_assert_int_eq(weft_loop_run_nowait(ps.loop), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, post_three_times, &ps), 0);
+	while (ps.ran < 3) {
+		ck_assert_int_eq(weft_loop_timeout(ps.loop) == 0 || poll(&p, 1, 10 * 1000) == 1, 1);
+		ck_assert_int_eq(weft_loop_run_nowait(ps.loop), 0);
+	}
+	pthread_join(th, NULL);
+	ck_assert_int_eq(weft_loop_close(ps.loop), 0);
+}
+END_TEST
+
 static int m_nowait_inside(void *arg)
 {
 	ck_assert_int_eq(weft_loop_run_nowait(weft_loop_current()), -EBUSY);
@@ -206,6 +238,8 @@ static Suite *embed_suite(void)
 	tcase_add_test(tc, stop_stays_pending_for_the_next_run);
 	if (!getenv("WEFT_VALGRIND")) /* a thread wakes a sleeping one: see test_thread.c */
 		tcase_add_test(tc, post_from_another_thread_wakes_the_host);
+	if (!getenv("WEFT_VALGRIND"))
+		tcase_add_test(tc, every_post_wakes_the_host);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -115,6 +115,9 @@ WEFT_API void weft_loop_stop(weft_loop *loop);
  * call and closed by weft_loop_close(); weft_loop_run_nowait() resets it. Poll or epoll it (level
  * triggered), never read or close it. Returns the fd, -EINVAL, -EXDEV (wrong thread), or the
  * eventfd / io_uring_register errors. Call it from the thread that drives the loop.
+ * One kernel limit: io_uring does not signal this fd for a completion that an eventfd write
+ * triggered (a fiber reading some other eventfd through the ring); weft's own cross-thread
+ * wake-ups signal it directly, but a host embedding such fibers should bound its sleep.
  */
 WEFT_API int weft_loop_fd(weft_loop *loop);
 
