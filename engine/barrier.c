@@ -109,7 +109,7 @@ int weft_barrier_abort(weft_barrier *b)
 
 	if (!b)
 		return -EINVAL;
-	err = weft__sync_thread_ok(b->loop);
+	err = weft__loop_affine(b->loop, __func__);
 	if (err)
 		return err;
 	b->broken = true;
@@ -123,7 +123,7 @@ int weft_barrier_reset(weft_barrier *b)
 
 	if (!b)
 		return -EINVAL;
-	err = weft__sync_thread_ok(b->loop);
+	err = weft__loop_affine(b->loop, __func__);
 	if (err)
 		return err;
 	barrier_fail_waiters(b);

@@ -49,7 +49,7 @@ int weft_event_set(weft_event *e)
 
 	if (!e)
 		return -EINVAL;
-	err = weft__sync_thread_ok(e->loop);
+	err = weft__loop_affine(e->loop, __func__);
 	if (err)
 		return err;
 	e->set = true;

@@ -75,7 +75,7 @@ int weft_sem_try_acquire(weft_sem *s)
 
 	if (!s)
 		return -EINVAL;
-	err = weft__sync_thread_ok(s->loop);
+	err = weft__loop_affine(s->loop, __func__);
 	if (err)
 		return err;
 	if (!s->value)
@@ -90,7 +90,7 @@ int weft_sem_release(weft_sem *s)
 
 	if (!s)
 		return -EINVAL;
-	err = weft__sync_thread_ok(s->loop);
+	err = weft__loop_affine(s->loop, __func__);
 	if (err)
 		return err;
 	if (!weft__list_empty(&s->waiters)) {

@@ -45,9 +45,6 @@ static inline int weft__sync_task(const struct weft_loop *loop, struct weft_task
 	return t->loop == loop ? 0 : -EXDEV;
 }
 
-/* For calls that need no task (wake-only calls, callbacks welcome): the loop's thread only. */
-#define weft__sync_thread_ok(loop) weft__loop_affine((loop), __func__)
-
 /* The loop a constructor binds to: @loop, else the thread's. */
 static inline int weft__sync_loop(weft_loop *loop, struct weft_loop **out)
 {
