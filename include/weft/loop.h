@@ -31,6 +31,17 @@ enum weft_debug {
 #define WEFT_RING_NO_COOP_TASKRUN  (1u << 1) /* no COOP_TASKRUN either */
 
 /*
+ * Which kernel interface a loop drives its I/O with (struct weft_loop_opts.backend). Every call
+ * works on both, with the same results and errors; README "Where io_uring is blocked" has the
+ * table of what each call does on each.
+ */
+enum weft_backend {
+	WEFT_BACKEND_AUTO = 0,	/* io_uring; readiness (epoll) when the kernel refuses a ring */
+	WEFT_BACKEND_URING = 1, /* io_uring only: weft_loop_new fails where it is refused */
+	WEFT_BACKEND_EPOLL = 2, /* non-blocking syscalls on epoll readiness, files on a pool */
+};
+
+/*
  * Options for weft_loop_new(). Zero means "the default" for every field, so
  * `struct weft_loop_opts o = {0};` (or passing NULL) is always valid.
  */
@@ -44,6 +55,8 @@ struct weft_loop_opts {
 	enum weft_debug debug; /* debug mode; default: from env WEFT_DEBUG */
 	int64_t slow_ns;       /* debug: warn when a fiber runs this long without yielding;
 				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
+	enum weft_backend backend; /* default AUTO; with AUTO, env WEFT_BACKEND=uring|epoll
+				    * decides instead (an unknown value fails with -EINVAL) */
 };
 
 /* Kernel features a loop found and uses; see weft_loop_features(). */
@@ -59,10 +72,12 @@ struct weft_loop_opts {
  * weft_loop_new - create a loop.
  * @loopp: receives the loop.
  * @opts: NULL for defaults.
- * The ring is set up with the best flags the kernel accepts (SINGLE_ISSUER|DEFER_TASKRUN, else
- * COOP_TASKRUN, else none). Returns 0, -EINVAL (bad options), -ENOMEM, -EMFILE, or the kernel's
- * refusal of io_uring itself: -ENOSYS (no io_uring in this kernel) or -EPERM (disabled by the
- * kernel.io_uring_disabled sysctl or a seccomp filter, as in Docker's default profile).
+ * On io_uring the ring is set up with the best flags the kernel accepts (SINGLE_ISSUER|
+ * DEFER_TASKRUN, else COOP_TASKRUN, else none). With WEFT_BACKEND_AUTO a refused ring (-EPERM from
+ * a seccomp filter as in Docker's default profile or the kernel.io_uring_disabled sysctl,
+ * -ENOSYS, -EINVAL, -ENOMEM from RLIMIT_MEMLOCK on old kernels) falls back to the readiness
+ * backend, said on stderr in debug mode. Returns 0, -EINVAL (bad options), -ENOMEM, -EMFILE, or,
+ * with WEFT_BACKEND_URING, the kernel's refusal of io_uring itself (-EPERM, -ENOSYS ...).
  * Thread-safe (the loop belongs to no thread until it first runs).
  */
 WEFT_API int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts);
@@ -139,6 +154,15 @@ WEFT_API int weft_loop_run_nowait(weft_loop *loop);
 
 /* weft_loop_current - the loop running on this thread, or NULL. Thread-safe. */
 WEFT_API weft_loop *weft_loop_current(void);
+
+/*
+ * weft_loop_backend - the backend @loop runs on: WEFT_BACKEND_URING or WEFT_BACKEND_EPOLL (never
+ * AUTO), or -EINVAL for NULL. Thread-safe.
+ */
+WEFT_API int weft_loop_backend(const weft_loop *loop);
+
+/* weft_backend_name - "uring", "epoll" or "auto" ("?" for other values). Thread-safe. */
+WEFT_API const char *weft_backend_name(int backend);
 
 /* weft_loop_features - the WEFT_FEAT_* bits this loop's ring was set up with. Thread-safe. */
 WEFT_API unsigned weft_loop_features(const weft_loop *loop);
