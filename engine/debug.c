@@ -5,6 +5,7 @@
 
 #include "weft/time.h"
 #include "loop.h"
+#include "opdef.h"
 #include "op.h"
 #include "sched.h"
 #include "task.h"

@@ -24,6 +24,7 @@
 #include "weft/executor.h"
 #include "weft/thread.h"
 #include "alloc.h"
+#include "executor.h"
 #include "list.h"
 #include "loop.h"
 #include "sched.h"
@@ -45,6 +46,7 @@ struct job {
 	bool delivered;
 	bool gave_up; /* the caller abandoned the job and was woken to return at once */
 	bool detach;
+	bool shielded; /* the engine's uninterruptible I/O (weft__pool_io) */
 	/* plain-thread callers */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -239,8 +241,8 @@ static int run_from_fiber(weft_pool *p, struct job *j, struct weft_task *t)
 		job_unref(j); /* the pool's reference, never taken */
 		return r;
 	}
-	weft__wait_init(&jw.wait, "to_thread", job_interrupted);
-	r = weft__park(&jw.wait, WEFT_FOREVER, 0);
+	weft__wait_init(&jw.wait, "to_thread", j->shielded ? NULL : job_interrupted);
+	r = weft__park(&jw.wait, WEFT_FOREVER, j->shielded ? WEFT__PARK_NO_DEADLINE : 0);
 	if (!j->delivered && !j->gave_up) {
 		/* Not reached in practice (only our callbacks wake this wait), but never return while
 		 * the job may still use @arg. */
@@ -271,15 +273,15 @@ static int run_from_thread(weft_pool *p, struct job *j)
 	return j->err;
 }
 
-int weft_pool_run_flags(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
+#define POOL_SHIELDED (1u << 31) /* internal: weft__pool_io's shielded wait */
+
+static int pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
 {
 	struct weft_task *t = weft__current();
 	struct job *j;
 	int r;
 
-	if (!p || !fn || (flags & ~WEFT_POOL_DETACH))
-		return -EINVAL;
-	if (t && (r = weft__checkpoint(t)))
+	if (t && !(flags & POOL_SHIELDED) && (r = weft__checkpoint(t)))
 		return r;
 	j = weft__new(struct job);
 	if (!j)
@@ -289,11 +291,19 @@ int weft_pool_run_flags(weft_pool *p, weft_job_fn fn, void *arg, int *result, un
 	j->fn = fn;
 	j->arg = arg;
 	j->detach = flags & WEFT_POOL_DETACH;
+	j->shielded = flags & POOL_SHIELDED;
 	r = t ? run_from_fiber(p, j, t) : run_from_thread(p, j);
 	if (result && atomic_load(&j->state) == JOB_DONE)
 		*result = j->ret;
 	job_unref(j);
 	return r;
+}
+
+int weft_pool_run_flags(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
+{
+	if (!p || !fn || (flags & ~WEFT_POOL_DETACH))
+		return -EINVAL;
+	return pool_run(p, fn, arg, result, flags);
 }
 
 int weft_pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result)
@@ -489,4 +499,55 @@ int weft_pool_default_shutdown(unsigned flags)
 	}
 	pthread_mutex_unlock(&default_mu);
 	return r;
+}
+
+/* ---- the engine's I/O pool (weft__pool_io) ---------------------------------------------- */
+
+#define IO_POOL_THREADS 4 /* libuv's default: enough to overlap a few disk waits */
+
+static pthread_mutex_t io_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(weft_pool *) io_pool;
+
+/* As the default pool: a forked child has none of its workers. Never freed at exit: a thread
+ * still in a file call may be using it then, and the process's end takes it anyway. */
+static void io_forget_in_child(void)
+{
+	weft_pool *p = atomic_exchange(&io_pool, NULL);
+
+	pthread_mutex_init(&io_mu, NULL);
+	if (p) {
+		weft__delete_array(p->threads, p->max);
+		weft__delete(p);
+	}
+}
+
+static int io_pool_get(weft_pool **pp)
+{
+	static bool hooked;
+	weft_pool *p = atomic_load_explicit(&io_pool, memory_order_acquire);
+	int r = 0;
+
+	if (p) {
+		*pp = p;
+		return 0;
+	}
+	pthread_mutex_lock(&io_mu);
+	p = atomic_load_explicit(&io_pool, memory_order_relaxed);
+	if (!p && !hooked) {
+		r = pthread_atfork(NULL, NULL, io_forget_in_child) ? -ENOMEM : 0;
+		hooked = !r;
+	}
+	if (!p && !r && !(r = weft_pool_new(&p, IO_POOL_THREADS)))
+		atomic_store_explicit(&io_pool, p, memory_order_release);
+	pthread_mutex_unlock(&io_mu);
+	*pp = p;
+	return r;
+}
+
+int weft__pool_io(weft_job_fn fn, void *arg, int *result, bool shielded)
+{
+	weft_pool *p;
+	int r = io_pool_get(&p);
+
+	return r ? r : pool_run(p, fn, arg, result, shielded ? POOL_SHIELDED : 0);
 }

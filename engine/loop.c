@@ -3,7 +3,8 @@
  * Loops: life cycle and the turn.
  *
  * One turn, on the loop's own stack:
- *   1. the kernel: submit every queued SQE and reap CQEs in one io_uring_enter; block (until the
+ *   1. the kernel (the backend, backend.h): submit every queued SQE and reap CQEs in one
+ *      io_uring_enter, or one epoll wait on the readiness backend; block (until the
  *      nearest timer) only when no task is ready and no callback is queued;
  *   2. weft_call_soon callbacks queued before the turn;
  *   3. due timers;
@@ -11,13 +12,18 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "weft/task.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "backend.h"
 #include "loop.h"
+#include "multishot.h"
+#include "resource.h"
 #include "sched.h"
 #include "stack.h"
 #include "task.h"
@@ -31,6 +37,50 @@ struct weft__callback {
 	void *arg;
 };
 
+/* WEFT_BACKEND from the environment when the options leave the choice to us. */
+static int backend_wanted(const struct weft_loop_opts *opts)
+{
+	const char *env = getenv("WEFT_BACKEND");
+
+	if (opts->backend != WEFT_BACKEND_AUTO || !env || !*env || !strcmp(env, "auto"))
+		return opts->backend;
+	if (!strcmp(env, "uring") || !strcmp(env, "io_uring"))
+		return WEFT_BACKEND_URING;
+	if (!strcmp(env, "epoll"))
+		return WEFT_BACKEND_EPOLL;
+	return -EINVAL;
+}
+
+/* Why a ring can be refused where epoll still works (weft_loop_new's list). */
+static bool ring_refused(int err)
+{
+	return err == -EPERM || err == -ENOSYS || err == -EINVAL || err == -ENOMEM ||
+	       err == -EACCES;
+}
+
+static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
+{
+	int want = backend_wanted(opts), r;
+	unsigned sq, cq;
+
+	if (want < 0)
+		return want;
+	if ((r = weft__uring_sizes(opts, &sq, &cq)))
+		return r;
+	if (want != WEFT_BACKEND_EPOLL) {
+		loop->be = &weft__backend_uring;
+		r = loop->be->init(loop, opts);
+		if (!r || want == WEFT_BACKEND_URING || !ring_refused(r))
+			return r;
+		if (loop->debug)
+			fprintf(stderr,
+				"weft: io_uring refused (%s): using the readiness backend (epoll)\n",
+				weft_strerror(r));
+	}
+	loop->be = &weft__backend_epoll;
+	return loop->be->init(loop, opts);
+}
+
 int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 {
 	static const struct weft_loop_opts defaults;
@@ -42,7 +92,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	if (!opts)
 		opts = &defaults;
 	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 ||
-	    (unsigned)opts->debug > WEFT_DEBUG_OFF ||
+	    (unsigned)opts->debug > WEFT_DEBUG_OFF || (unsigned)opts->backend > WEFT_BACKEND_EPOLL ||
 	    (opts->ring_flags & ~(WEFT_RING_NO_DEFER_TASKRUN | WEFT_RING_NO_COOP_TASKRUN)))
 		return -EINVAL;
 	loop = weft__new(struct weft_loop);
@@ -51,13 +101,14 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	atomic_init(&loop->host_fd, -1);
 	weft__list_init(&loop->tasks);
 	weft__list_init(&loop->timers);
+	weft__list_init(&loop->multishots);
 	loop->stack_size = weft__stack_default(opts->stack_size);
 	loop->cache_cap = opts->stack_cache ? opts->stack_cache : 64;
 	weft__list_init(&loop->stack_chunks);
 	weft__list_init(&loop->stack_partial);
 	weft__debug_init(loop, opts);
 	loop->fpstate = weft__ctx_fpstate();
-	r = weft__ring_init(loop, opts);
+	r = backend_init(loop, opts);
 	if (r) {
 		weft__delete(loop);
 		return r;
@@ -73,7 +124,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 static void warn_stuck(struct weft_loop *loop)
 {
 	if (!loop->debug || !loop->alive || loop->inflight || loop->heap_len ||
-	    io_uring_sq_ready(&loop->ring) || loop->warned_stuck)
+	    loop->be->pending(loop) || loop->warned_stuck)
 		return;
 	loop->warned_stuck = true;
 	fprintf(stderr, "weft: every task is parked and no operation, timer or callback can wake "
@@ -92,8 +143,8 @@ static void loop_turn(struct weft_loop *loop, bool may_block)
 	}
 	/* An embedding turn always reaps: a completion nobody counts in inflight (the wake-up read
 	 * a post completed) must still be reaped, or the read is never re-armed. */
-	if (block || !may_block || io_uring_sq_ready(&loop->ring) || loop->inflight)
-		weft__ring_turn(loop, block);
+	if (block || !may_block || loop->inflight || loop->be->pending(loop))
+		loop->be->turn(loop, block);
 	if (block) /* only a turn that was about to sleep set it */
 		atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
 	if (atomic_load_explicit(&loop->inbox, memory_order_relaxed))
@@ -113,19 +164,6 @@ enum run_mode {
 	RUN_ONCE,    /* one turn that never blocks (embedding) */
 };
 
-/* Embedding: reset the host fd's readiness before a turn; whatever completes from here on
- * signals it again. (A completion this turn reaps may leave it readable: a spurious wake-up,
- * never a lost one.) */
-static void host_fd_reset(struct weft_loop *loop)
-{
-	int fd = atomic_load_explicit(&loop->host_fd, memory_order_relaxed);
-	uint64_t n;
-
-	if (fd >= 0 && read(fd, &n, sizeof(n)) < 0) {
-		/* EAGAIN: nothing was signalled */
-	}
-}
-
 /* Whether anything is left that keeps weft_loop_run going. */
 static bool has_work(struct weft_loop *loop)
 {
@@ -140,13 +178,13 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		return -EINVAL;
 	if (weft__loop())
 		return -EBUSY;
-	r = weft__ring_enable(loop);
+	r = loop->be->enable(loop);
 	if (r)
 		return r;
 	weft__loop_set(loop);
 	weft__ctx_adopt_thread(&loop->sched_ctx);
 	loop->running = true;
-	weft__ring_arm_wake(loop);
+	loop->be->arm_wake(loop);
 	for (;;) {
 		/* A plain load first: the locked exchange only when a stop is pending. */
 		if (mode != RUN_ONCE && atomic_load_explicit(&loop->stop, memory_order_relaxed) &&
@@ -162,7 +200,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		    !atomic_load(&loop->inbox))
 			break;
 		if (mode == RUN_ONCE) {
-			host_fd_reset(loop);
+			loop->be->host_reset(loop);
 			atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
 			loop_turn(loop, false);
 			/* The host sleeps in its own poll from here: posts must wake it through the
@@ -175,7 +213,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	}
 	/* What the last turn queued goes out now, not at the next run: a MSG_RING waking another
 	 * loop (a fiber's last act may be a post) must not wait for a run that may never come. */
-	weft__ring_submit(loop);
+	loop->be->flush(loop);
 	loop->running = false;
 	weft__loop_set(NULL);
 	return ret;
@@ -198,11 +236,9 @@ int weft_loop_run_nowait(weft_loop *loop)
 	return loop_run(loop, RUN_ONCE, NULL);
 }
 
-/* An eventfd the kernel signals whenever the ring gets a completion, also one that waits as
- * DEFER_TASKRUN task work: polling the ring fd itself misses those wake-ups. */
 int weft_loop_fd(weft_loop *loop)
 {
-	int fd, r;
+	int fd;
 
 	if (!loop)
 		return -EINVAL;
@@ -211,16 +247,7 @@ int weft_loop_fd(weft_loop *loop)
 		return fd;
 	if (weft__loop_affine(loop, __func__))
 		return -EXDEV;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	r = io_uring_register_eventfd(&loop->ring, fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	atomic_store_explicit(&loop->host_fd, fd, memory_order_release);
-	return fd;
+	return loop->be->host_fd(loop);
 }
 
 int64_t weft_loop_timeout(weft_loop *loop)
@@ -230,7 +257,7 @@ int64_t weft_loop_timeout(weft_loop *loop)
 	if (!loop)
 		return -EINVAL;
 	if (loop->runq_head || loop->cb_head || atomic_load(&loop->inbox) ||
-	    io_uring_cq_ready(&loop->ring) || io_uring_sq_ready(&loop->ring))
+	    loop->be->pending(loop))
 		return 0;
 	next = weft__timers_next(loop);
 	if (next == WEFT_FOREVER)
@@ -252,7 +279,8 @@ void weft_loop_stop(weft_loop *loop)
 		return;
 	atomic_fetch_add(&loop->posters, 1); /* see weft_loop_post */
 	atomic_store(&loop->stop, 1);
-	/* Wakes the loop if it sleeps in io_uring_enter; write(2) is async-signal-safe. */
+	/* Wakes the loop if it sleeps in the kernel (both backends watch the eventfd); write(2) is
+	 * async-signal-safe. */
 	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
 	}
 	atomic_fetch_sub_explicit(&loop->posters, 1, memory_order_release);
@@ -266,6 +294,25 @@ weft_loop *weft_loop_current(void)
 unsigned weft_loop_features(const weft_loop *loop)
 {
 	return loop ? loop->features : 0;
+}
+
+int weft_loop_backend(const weft_loop *loop)
+{
+	return loop ? loop->be->id : -EINVAL;
+}
+
+const char *weft_backend_name(int backend)
+{
+	switch (backend) {
+	case WEFT_BACKEND_AUTO:
+		return "auto";
+	case WEFT_BACKEND_URING:
+		return "uring";
+	case WEFT_BACKEND_EPOLL:
+		return "epoll";
+	default:
+		return "?";
+	}
 }
 
 /* ---- callbacks -------------------------------------------------------------------------- */
@@ -411,8 +458,10 @@ int weft_loop_close(weft_loop *loop)
 	free_tasks(loop);
 	weft__posters_wait(loop);
 	weft__timers_free(loop);
+	weft__multishot_loop_close(loop);
 	destroy_slots(loop);
-	weft__ring_exit(loop);
+	weft__resources_free(loop);
+	loop->be->exit(loop);
 	if (atomic_load(&loop->host_fd) >= 0)
 		close(atomic_load(&loop->host_fd));
 	weft__stack_cache_free(loop);
@@ -428,7 +477,7 @@ static const char *setup_hint(int err)
 	switch (err) {
 	case -EPERM:
 		return " (io_uring is disabled here: see sysctl kernel.io_uring_disabled, or the "
-		       "seccomp profile of the container runtime)";
+		       "seccomp profile of the container runtime; WEFT_BACKEND=epoll runs without it)";
 	case -ENOSYS:
 		return " (this kernel has no io_uring; weft needs Linux 5.19 or later)";
 	case -ENOMEM:

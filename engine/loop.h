@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "weft/loop.h"
 #include "ctx.h"
@@ -20,10 +21,15 @@ struct weft__callback;
 struct weft__post;
 struct weft_future;
 
+struct weft__backend;
+struct weft__epoll;
+
 struct weft_loop {
-	struct io_uring ring;
-	unsigned features;    /* WEFT_FEAT_* */
-	uint8_t ops[256 / 8]; /* opcodes the kernel's probe reports */
+	const struct weft__backend *be; /* how this loop reaches the kernel (backend.h) */
+	struct weft__epoll *epoll;	/* the readiness backend's state, NULL on io_uring */
+	struct io_uring ring;		/* io_uring backend */
+	unsigned features;		/* WEFT_FEAT_* */
+	uint8_t ops[256 / 8];		/* opcodes the backend can run (the kernel's probe) */
 
 	/* scheduling */
 	struct weft__ctx sched_ctx;    /* the thread's own stack, where the loop turn runs */
@@ -36,8 +42,10 @@ struct weft_loop {
 	uint64_t fpstate;	/* FP control state new fibers start with (weft__ctx_fpstate) */
 
 	/* kernel */
-	unsigned inflight; /* ops awaiting a CQE (the wake-up read excluded) */
-	uint16_t gen;	   /* user_data generation, bumped per op */
+	unsigned inflight;	  /* ops awaiting a CQE (the wake-up read excluded) */
+	uint16_t gen;		  /* user_data generation, bumped per op */
+	unsigned inline_streak;	  /* ops completed without parking, in a row (op.c) */
+	struct weft__list multishots; /* armed multishot ops (multishot.c) */
 
 	/* tasks */
 	struct weft__list tasks; /* every task not yet freed, in spawn order */
@@ -79,6 +87,13 @@ struct weft_loop {
 	bool running;
 	bool closing;
 
+	/* registered resources (resource.c) */
+	int *file_fds;	       /* registered-file table: slot -> descriptor (-1: free) */
+	int *file_free;	       /* stack of free slots */
+	unsigned file_nfree, file_slots;
+	struct iovec *bufs; /* registered buffers */
+	unsigned nbufs;
+
 	/* per-loop state of the modules built on the engine (weft__loop_slot) */
 	struct weft__slot {
 		void *state;
@@ -116,11 +131,11 @@ static inline uint64_t weft__ud(const void *ptr, enum weft__ud_kind kind, uint16
 	return (uint64_t)gen << 48 | ((uint64_t)(uintptr_t)ptr & WEFT__UD_PTR_MASK) | kind;
 }
 
-/* Completion handler for records that are not fiber ops (multishot ops, internal reads). */
-struct weft__handler {
-	void (*complete)(struct weft_loop *loop, struct weft__handler *h,
-			 const struct io_uring_cqe *cqe);
-};
+/* SQEs queued for the ring's next submit (always none on the readiness backend). */
+static inline bool weft__sq_queued(struct weft_loop *loop)
+{
+	return !loop->epoll && io_uring_sq_ready(&loop->ring);
+}
 
 /* An SQE, flushing the submission queue first if it is full. Never NULL. */
 struct io_uring_sqe *weft__sqe(struct weft_loop *loop);
@@ -132,15 +147,6 @@ static inline bool weft__op_supported(const struct weft_loop *loop, unsigned opc
 	return opcode < 256 && (loop->ops[opcode / 8] >> (opcode % 8) & 1);
 }
 
-/* The ring: set-up with probing and fallbacks (ring.c). */
-int weft__ring_init(struct weft_loop *loop, const struct weft_loop_opts *opts);
-int weft__ring_enable(struct weft_loop *loop);
-void weft__ring_exit(struct weft_loop *loop);
-/* One trip to the kernel: submit, wait if @block (until the next timer), reap. */
-void weft__ring_turn(struct weft_loop *loop, bool block);
-void weft__ring_arm_wake(struct weft_loop *loop);
-/* Push every queued SQE to the kernel (retrying through a full CQ). */
-void weft__ring_submit(struct weft_loop *loop);
 
 /* Warn (debug mode) about a loop-affine call made from the wrong thread; returns -EXDEV. */
 int weft__debug_wrong_thread(const struct weft_loop *loop, const char *call);

@@ -14,6 +14,7 @@
 
 #include "weft/thread.h"
 #include "alloc.h"
+#include "backend.h"
 #include "loop.h"
 #include "sched.h"
 
@@ -22,33 +23,6 @@ struct weft__post {
 	void (*fn)(void *arg);
 	void *arg;
 };
-
-/* Wake @loop: by MSG_RING from this thread's own running loop, else through the eventfd. An
- * embedded loop's host sleeps in its own poll on host_fd instead, and is signalled directly:
- * io_uring does not signal a registered eventfd for a completion an eventfd write triggered
- * (measured: the wake-up read's completion never reached the host; it would risk recursion). */
-static void wake(struct weft_loop *loop)
-{
-	struct weft_loop *self = weft__loop();
-	int host = atomic_load_explicit(&loop->host_fd, memory_order_acquire);
-	uint64_t one = 1;
-
-	if (host >= 0 && write(host, &one, sizeof(one)) < 0) {
-		/* Only EAGAIN at a counter near 2^64: the host is being woken already. */
-	}
-	if (self && self != loop && self->running && weft__op_supported(self, IORING_OP_MSG_RING)) {
-		struct io_uring_sqe *sqe = weft__sqe(self);
-		/* The target gets a CQE it ignores (user_data 0); arriving is all it has to do. */
-		io_uring_prep_msg_ring(sqe, loop->ring.ring_fd, 0, WEFT__UD_IGNORE, 0);
-		io_uring_sqe_set_data64(sqe, WEFT__UD_IGNORE);
-		if (self->features & WEFT_FEAT_CQE_SKIP)
-			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-		return;
-	}
-	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
-		/* as above */
-	}
-}
 
 int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
 {
@@ -68,7 +42,7 @@ int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
 	while (!atomic_compare_exchange_weak(&loop->inbox, &p->next, p))
 		;
 	if (atomic_load(&loop->sleeping))
-		wake(loop);
+		loop->be->wake(loop, weft__loop());
 	atomic_fetch_sub_explicit(&loop->posters, 1, memory_order_release);
 	return 0;
 }

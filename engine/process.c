@@ -254,7 +254,6 @@ static int recv_all(int fd, void *buf, size_t len)
 		r = weft__op_wait(&op, sqe);
 		if (r <= 0)
 			return r ? r : -ECONNRESET;
-		weft__op_filled((char *)buf + got, r);
 		got += r;
 	}
 	return 0;

@@ -130,7 +130,6 @@ static int read_through_ring(int fd, struct signalfd_siginfo *si)
 		return op.res;
 	io_uring_prep_read(sqe, fd, si, sizeof(*si), 0);
 	r = weft__op_wait(&op, sqe);
-	weft__op_filled(si, r);
 	return r;
 }
 

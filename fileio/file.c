@@ -28,18 +28,7 @@ ssize_t weft__file_rw(weft_file *file, int opcode, const void *addr, unsigned le
 	file_sqe_target(file, sqe);
 	sqe->flags |= (uint8_t)sqe_flags;
 	sqe->buf_index = (uint16_t)buf_index;
-	ssize_t r = weft__op_wait(&op, sqe);
-	if (opcode == IORING_OP_READ || opcode == IORING_OP_READ_FIXED) {
-		weft__op_filled(addr, r);
-	} else if (opcode == IORING_OP_READV) {
-		const struct iovec *iov = addr;
-		for (ssize_t left = r; left > 0; iov++) {
-			size_t n = iov->iov_len < (size_t)left ? iov->iov_len : (size_t)left;
-			weft__op_filled(iov->iov_base, (ssize_t)n);
-			left -= (ssize_t)n;
-		}
-	}
-	return r;
+	return weft__op_wait(&op, sqe);
 }
 
 int weft__file_op(void (*prep)(struct io_uring_sqe *sqe, void *arg), void *arg)

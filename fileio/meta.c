@@ -118,11 +118,7 @@ static void prep_statx(struct io_uring_sqe *sqe, void *arg)
 
 static int statx_run(struct statx_op *a)
 {
-	int err = weft__file_op(prep_statx, a);
-
-	if (!err)
-		weft__op_filled(a->stx, sizeof(*a->stx));
-	return err;
+	return weft__file_op(prep_statx, a);
 }
 
 int weft_file_statx(weft_file *file, unsigned mask, struct statx *stx)

@@ -9,18 +9,9 @@
 /* A msghdr round trip through the ring: IORING_OP_SENDMSG or IORING_OP_RECVMSG. */
 static ssize_t msg_op(weft_sock *sock, struct msghdr *msg, bool send)
 {
-	ssize_t n;
-
 	if (send)
 		return weft__sock_io(sock, IORING_OP_SENDMSG, msg, 1, MSG_NOSIGNAL);
-	n = weft__sock_io(sock, IORING_OP_RECVMSG, msg, 1, MSG_CMSG_CLOEXEC);
-	if (n >= 0) { /* what the kernel wrote through the ring, for valgrind (one iovec here) */
-		weft__op_filled(msg, sizeof(*msg));
-		weft__op_filled(msg->msg_name, msg->msg_namelen);
-		weft__op_filled(msg->msg_control, (long)msg->msg_controllen);
-		weft__op_filled(msg->msg_iov[0].iov_base, n);
-	}
-	return n;
+	return weft__sock_io(sock, IORING_OP_RECVMSG, msg, 1, MSG_CMSG_CLOEXEC);
 }
 
 static int dgram_setup(int fd, unsigned flags)

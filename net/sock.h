@@ -41,10 +41,7 @@ static inline ssize_t weft__sock_io(weft_sock *sock, int opcode, const void *add
 		return op.res;
 	io_uring_prep_rw(opcode, sqe, sock->fd, addr, len, 0);
 	sqe->msg_flags = (unsigned)flags;
-	ssize_t r = weft__op_wait(&op, sqe);
-	if (opcode == IORING_OP_RECV)
-		weft__op_filled(addr, r);
-	return r;
+	return weft__op_wait(&op, sqe);
 }
 /* SO_REUSEADDR and/or SO_REUSEPORT, as 0 or a negative errno. */
 int weft__set_reuse(int fd, bool addr, bool port);

@@ -100,15 +100,12 @@ static ssize_t ring_read(struct weft_serial *port, void *buf, size_t len)
 {
 	struct weft__op op;
 	struct io_uring_sqe *sqe = weft__op_start(&op);
-	int r;
 
 	if (!sqe)
 		return op.res;
 	io_uring_prep_read(sqe, port->fd, buf, len > UINT_MAX ? UINT_MAX : (unsigned)len,
 			   (uint64_t)-1);
-	r = weft__op_wait(&op, sqe);
-	weft__op_filled(buf, r);
-	return r;
+	return weft__op_wait(&op, sqe);
 }
 
 static ssize_t read_some(struct weft_serial *port, void *buf, size_t len)

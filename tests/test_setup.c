@@ -52,12 +52,14 @@ static char *run_refused(int err, int *status)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		/* Only a loop that insists on io_uring fails: AUTO falls back (test_backend). */
+		const struct weft_loop_opts uring = {.backend = WEFT_BACKEND_URING};
 		weft_loop *loop = NULL;
 		dup2(pipefd[1], STDERR_FILENO);
 		refuse_io_uring(err);
-		if (weft_loop_new(&loop, NULL) != -err)
+		if (weft_loop_new(&loop, &uring) != -err)
 			_exit(100);
-		_exit(-weft_run(never_runs, NULL, NULL) == err ? 0 : 101);
+		_exit(-weft_run(never_runs, NULL, &uring) == err ? 0 : 101);
 	}
 	close(pipefd[1]);
 	while ((n = read(pipefd[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)

@@ -10,6 +10,7 @@
 #define WEFT_LOOP_H
 
 #include <stdio.h>
+#include <sys/uio.h>
 #include "common.h"
 
 #ifdef __cplusplus
@@ -166,6 +167,31 @@ WEFT_API const char *weft_backend_name(int backend);
 
 /* weft_loop_features - the WEFT_FEAT_* bits this loop's ring was set up with. Thread-safe. */
 WEFT_API unsigned weft_loop_features(const weft_loop *loop);
+
+/*
+ * Registered resources. On io_uring they let the kernel skip per-op work; on the readiness
+ * backend there is nothing to register and the calls only keep the bookkeeping (the ops that
+ * use them run as plain calls). Not thread-safe: from the loop's thread (-EXDEV otherwise).
+ */
+
+/*
+ * weft_loop_buffers_register - register @n buffers (at most UIO_MAXIOV) for fixed-buffer I/O
+ * (weft_file_pread_fixed ...), kept until weft_loop_buffers_unregister() or the loop's close.
+ * 0, -EINVAL, -EBUSY (the loop has a set: unregister first), -ENOMEM, or the kernel's refusal
+ * (-ENOMEM / -EFAULT: RLIMIT_MEMLOCK, memory that cannot be pinned).
+ */
+WEFT_API int weft_loop_buffers_register(weft_loop *loop, const struct iovec *iov, unsigned n);
+
+/* weft_loop_buffers_unregister - drop @loop's buffer set. 0, -EINVAL if it has none. */
+WEFT_API int weft_loop_buffers_unregister(weft_loop *loop);
+
+/*
+ * weft_loop_max_workers - cap the kernel worker threads (io-wq) the loop's ring may start for
+ * blocking work: *@bounded (file I/O) and *@unbounded (sockets ...); 0 or NULL leaves a limit as
+ * it is. The previous limits are written back. On the readiness backend there are no kernel
+ * workers: both read back 0. 0 or the kernel's error.
+ */
+WEFT_API int weft_loop_max_workers(weft_loop *loop, unsigned *bounded, unsigned *unbounded);
 
 /*
  * weft_loop_dump - write one line per live task (id, name, state, what it waits on) to @out.

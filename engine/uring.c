@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The loop's io_uring: set-up with the best flags the kernel takes, the one place the loop enters
- * the kernel each turn, and the reap loop.
+ * The io_uring backend (backend.h): set-up with the best flags the kernel takes, the one place
+ * the loop enters the kernel each turn, the reap loop, cross-thread wake-ups, the embedding fd,
+ * multishot SQEs and the ring's registered resources.
  *
  * Ring flags, best first (each refused with -EINVAL falls back to the next):
  *   SINGLE_ISSUER | DEFER_TASKRUN | R_DISABLED  completions run only when we ask, on our thread;
@@ -18,7 +19,9 @@
 #include <unistd.h>
 
 #include "weft/time.h"
+#include "backend.h"
 #include "loop.h"
+#include "multishot.h"
 #include "op.h"
 #include "stack.h"
 
@@ -83,16 +86,27 @@ static void probe_ops(struct weft_loop *loop)
 	io_uring_free_probe(probe);
 }
 
-int weft__ring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
+int weft__uring_sizes(const struct weft_loop_opts *opts, unsigned *sqp, unsigned *cqp)
 {
 	unsigned sq = opts->sq_entries ? opts->sq_entries : SQ_DEFAULT;
 	unsigned cq = opts->cq_entries ? opts->cq_entries : 8 * sq;
-	int r;
 
 	if (!opts->cq_entries && cq > CQ_MAX)
 		cq = sq > CQ_MAX ? sq : CQ_MAX;
 	if (sq > SQ_MAX || cq < sq || cq > CQ_MAX)
 		return -EINVAL;
+	*sqp = sq;
+	*cqp = cq;
+	return 0;
+}
+
+static int uring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
+{
+	unsigned sq, cq;
+	int r = weft__uring_sizes(opts, &sq, &cq);
+
+	if (r)
+		return r;
 	r = ring_setup(loop, sq, cq, opts->ring_flags);
 	if (r)
 		return r;
@@ -108,7 +122,9 @@ int weft__ring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 	return 0;
 }
 
-int weft__ring_enable(struct weft_loop *loop)
+static void uring_arm_wake(struct weft_loop *loop);
+
+static int uring_enable(struct weft_loop *loop)
 {
 	int r;
 
@@ -128,17 +144,17 @@ int weft__ring_enable(struct weft_loop *loop)
 	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
 	loop->enabled = true;
 	weft__overflow_thread_init();
-	weft__ring_arm_wake(loop);
+	uring_arm_wake(loop);
 	return 0;
 }
 
-void weft__ring_exit(struct weft_loop *loop)
+static void uring_exit(struct weft_loop *loop)
 {
 	io_uring_queue_exit(&loop->ring);
 	close(loop->wake_fd);
 }
 
-void weft__ring_arm_wake(struct weft_loop *loop)
+static void uring_arm_wake(struct weft_loop *loop)
 {
 	struct io_uring_sqe *sqe;
 
@@ -157,7 +173,7 @@ static bool retryable(int r)
 
 /* Push every queued SQE to the kernel. A full CQ (-EBUSY) is drained and the submit retried:
  * queued SQEs are never dropped, and neither is a cancel among them. */
-void weft__ring_submit(struct weft_loop *loop)
+static void uring_submit(struct weft_loop *loop)
 {
 	while (io_uring_sq_ready(&loop->ring)) {
 		int r = io_uring_submit(&loop->ring);
@@ -176,7 +192,7 @@ struct io_uring_sqe *weft__sqe(struct weft_loop *loop)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&loop->ring);
 
 	while (__builtin_expect(!sqe, 0)) {
-		weft__ring_submit(loop);
+		uring_submit(loop);
 		sqe = io_uring_get_sqe(&loop->ring);
 	}
 	return sqe;
@@ -220,7 +236,7 @@ void weft__reap(struct weft_loop *loop)
 	}
 }
 
-void weft__ring_turn(struct weft_loop *loop, bool block)
+static void uring_turn(struct weft_loop *loop, bool block)
 {
 	struct io_uring_cqe *cqe;
 	int64_t next;
@@ -245,5 +261,147 @@ void weft__ring_turn(struct weft_loop *loop, bool block)
 		abort();
 	}
 	weft__reap(loop);
-	weft__ring_submit(loop); /* whatever a -EBUSY left behind, or handlers queued */
+	uring_submit(loop); /* whatever a -EBUSY left behind, or handlers queued */
 }
+
+static bool uring_pending(struct weft_loop *loop)
+{
+	return io_uring_sq_ready(&loop->ring) || io_uring_cq_ready(&loop->ring);
+}
+
+/* By MSG_RING from this thread's own running ring loop, else through the eventfd. An embedded
+ * loop's host sleeps in its own poll on host_fd instead, and is signalled directly: io_uring
+ * does not signal a registered eventfd for a completion an eventfd write triggered (measured:
+ * the wake-up read's completion never reached the host; it would risk recursion). */
+static void uring_wake(struct weft_loop *loop, struct weft_loop *self)
+{
+	int host = atomic_load_explicit(&loop->host_fd, memory_order_acquire);
+	uint64_t one = 1;
+
+	if (host >= 0 && write(host, &one, sizeof(one)) < 0) {
+		/* Only EAGAIN at a counter near 2^64: the host is being woken already. */
+	}
+	if (self && self != loop && self->running && !self->epoll &&
+	    weft__op_supported(self, IORING_OP_MSG_RING)) {
+		struct io_uring_sqe *sqe = weft__sqe(self);
+		/* The target gets a CQE it ignores (user_data 0); arriving is all it has to do. */
+		io_uring_prep_msg_ring(sqe, loop->ring.ring_fd, 0, WEFT__UD_IGNORE, 0);
+		io_uring_sqe_set_data64(sqe, WEFT__UD_IGNORE);
+		if (self->features & WEFT_FEAT_CQE_SKIP)
+			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+		return;
+	}
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
+		/* as above */
+	}
+}
+
+/* An eventfd the kernel signals whenever the ring gets a completion, also one that waits as
+ * DEFER_TASKRUN task work: polling the ring fd itself misses those wake-ups. */
+static int uring_host_fd(struct weft_loop *loop)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), r;
+
+	if (fd < 0)
+		return -errno;
+	r = io_uring_register_eventfd(&loop->ring, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	atomic_store_explicit(&loop->host_fd, fd, memory_order_release);
+	return fd;
+}
+
+/* Reset the host fd's readiness before a turn; whatever completes from here on signals it
+ * again. (A completion this turn reaps may leave it readable: a spurious wake-up, never a lost
+ * one.) */
+static void uring_host_reset(struct weft_loop *loop)
+{
+	int fd = atomic_load_explicit(&loop->host_fd, memory_order_relaxed);
+	uint64_t n;
+
+	if (fd >= 0 && read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing was signalled */
+	}
+}
+
+/* ---- multishot SQEs -------------------------------------------------------------------------- */
+
+static void uring_multishot_arm(struct weft__multishot *m, const struct io_uring_sqe *tmpl)
+{
+	struct io_uring_sqe *sqe = weft__sqe(m->loop);
+
+	*sqe = *tmpl;
+	io_uring_sqe_set_data64(sqe, weft__ud(&m->h, WEFT__UD_HANDLER, 0));
+}
+
+static void uring_multishot_cancel(struct weft__multishot *m)
+{
+	struct io_uring_sqe *sqe = weft__sqe(m->loop);
+
+	io_uring_prep_cancel64(sqe, weft__ud(&m->h, WEFT__UD_HANDLER, 0), 0);
+	io_uring_sqe_set_data64(sqe, WEFT__UD_IGNORE);
+}
+
+/* The ring's exit ends it. */
+static void uring_multishot_forget(struct weft__multishot *m)
+{
+}
+
+/* ---- registered resources -------------------------------------------------------------------- */
+
+static int uring_files_init(struct weft_loop *loop, unsigned n)
+{
+	return io_uring_register_files_sparse(&loop->ring, n);
+}
+
+static int uring_files_update(struct weft_loop *loop, unsigned slot, int fd)
+{
+	int r = io_uring_register_files_update(&loop->ring, slot, &fd, 1);
+
+	return r < 0 ? r : 0;
+}
+
+static void uring_files_exit(struct weft_loop *loop)
+{
+	io_uring_unregister_files(&loop->ring);
+}
+
+static int uring_buffers_register(struct weft_loop *loop, const struct iovec *iov, unsigned n)
+{
+	return io_uring_register_buffers(&loop->ring, iov, n);
+}
+
+static void uring_buffers_unregister(struct weft_loop *loop)
+{
+	io_uring_unregister_buffers(&loop->ring);
+}
+
+static int uring_max_workers(struct weft_loop *loop, unsigned vals[2])
+{
+	return io_uring_register_iowq_max_workers(&loop->ring, vals);
+}
+
+const struct weft__backend weft__backend_uring = {
+    .id = WEFT_BACKEND_URING,
+    .init = uring_init,
+    .exit = uring_exit,
+    .enable = uring_enable,
+    .turn = uring_turn,
+    .flush = uring_submit,
+    .pending = uring_pending,
+    .arm_wake = uring_arm_wake,
+    .wake = uring_wake,
+    .host_fd = uring_host_fd,
+    .host_reset = uring_host_reset,
+    .multishot_arm = uring_multishot_arm,
+    .multishot_cancel = uring_multishot_cancel,
+    .multishot_forget = uring_multishot_forget,
+    .files_init = uring_files_init,
+    .files_update = uring_files_update,
+    .files_exit = uring_files_exit,
+    .buffers_register = uring_buffers_register,
+    .buffers_unregister = uring_buffers_unregister,
+    .max_workers = uring_max_workers,
+};

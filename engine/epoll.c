@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The readiness backend (backend.h): for where io_uring is refused (container seccomp profiles,
+ * kernel.io_uring_disabled, old kernels). Ops are the same SQEs the io_uring backend submits;
+ * here the engine performs them itself, as the opcode table (opdef.c) says:
+ *
+ *   INLINE  never blocks (close, shutdown, nop): done on the spot
+ *   READY   sockets, pipes, ttys, eventfds: the non-blocking call first; when it would block,
+ *           park on the descriptor's readiness and call again when epoll says it may succeed
+ *   POOL    regular files and path calls: a job on the engine's I/O thread pool, as libuv does
+ *           (a cancel drops a job that has not started and waits for one that has)
+ *   FILE    by what the descriptor is: READY if pollable, POOL if a regular file or device
+ *   POLL    only the wait (POLL_ADD)
+ *
+ * Each descriptor is registered once, edge-triggered, for both directions, the first time an op
+ * on it would block: one epoll_ctl per descriptor, not per op. Edge-triggered is safe because an
+ * op always tries its call before it parks, so no readiness that matters is ever consumed
+ * without a call after it. The record is keyed by the descriptor's number, so module code closes
+ * descriptors through weft__fd_close (or tells weft__fd_forget) - as libuv's handles must be
+ * closed through uv_close - lest a new descriptor with the same number inherit the old state.
+ *
+ * Timers use the loop's heap and epoll_pwait2's nanosecond timeout; other threads wake the loop
+ * through the eventfd, which is in the epoll set; an embedding host polls the epoll fd itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "weft/executor.h"
+#include "weft/time.h"
+#include "alloc.h"
+#include "backend.h"
+#include "executor.h"
+#include "loop.h"
+#include "multishot.h"
+#include "op.h"
+#include "opdef.h"
+#include "resource.h"
+#include "stack.h"
+#include "task.h"
+
+#define EVENT_BATCH	   128
+#define WAKE_TOKEN	   UINT64_MAX
+#define MULTISHOT_BURST	   64 /* completions one multishot delivers per turn */
+#define WATCH_EVENTS	   (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define READABLE	   (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+#define WRITABLE	   (EPOLLOUT | EPOLLHUP | EPOLLERR)
+#define POLL_INTERRUPTED   INT_MIN /* a pool op's result slot before the job ran */
+
+enum fd_kind { FD_UNKNOWN, FD_POLLABLE, FD_FILE };
+
+/* What the backend knows of one descriptor number. */
+struct fdrec {
+	struct weft__list waiters; /* struct weft__fdwait */
+	uint32_t gen;		   /* in the epoll registration's data: stale events miss */
+	uint8_t kind;		   /* enum fd_kind */
+	bool watched;		   /* registered with epoll */
+	bool nonblock;		   /* known to be O_NONBLOCK */
+};
+
+struct weft__epoll {
+	int epfd;
+	struct fdrec **fds; /* by descriptor number */
+	unsigned nfds;
+	struct weft__list ms_run; /* multishots to issue this turn (struct weft__multishot.end_node) */
+	struct weft__list ending; /* multishots whose final completion is due */
+	bool pwait2;		  /* epoll_pwait2 works (ns timeouts) */
+	struct epoll_event events[EVENT_BATCH];
+};
+
+/* ---- descriptors ---------------------------------------------------------------------------- */
+
+static struct fdrec *fdrec_find(struct weft__epoll *ep, int fd)
+{
+	return fd >= 0 && (unsigned)fd < ep->nfds ? ep->fds[fd] : NULL;
+}
+
+static struct fdrec *fdrec_get(struct weft__epoll *ep, int fd)
+{
+	struct fdrec *rec;
+
+	if (fd < 0)
+		return NULL;
+	if ((unsigned)fd >= ep->nfds) {
+		unsigned n = ep->nfds ? ep->nfds : 64;
+		struct fdrec **fds;
+
+		while (n <= (unsigned)fd)
+			n *= 2;
+		fds = weft__new_array(struct fdrec *, n);
+		if (!fds)
+			return NULL;
+		for (unsigned i = 0; i < ep->nfds; i++)
+			fds[i] = ep->fds[i];
+		weft__delete_array(ep->fds, ep->nfds);
+		ep->fds = fds;
+		ep->nfds = n;
+	}
+	rec = ep->fds[fd];
+	if (!rec && (rec = weft__new(struct fdrec))) {
+		weft__list_init(&rec->waiters);
+		ep->fds[fd] = rec;
+	}
+	return rec;
+}
+
+static int fd_kind(struct fdrec *rec, int fd)
+{
+	struct stat st;
+
+	if (rec->kind == FD_UNKNOWN) {
+		if (fstat(fd, &st))
+			return -errno;
+		rec->kind = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)
+				? FD_FILE
+				: FD_POLLABLE;
+	}
+	return rec->kind;
+}
+
+static int fd_nonblock(struct fdrec *rec, int fd)
+{
+	int fl;
+
+	if (rec->nonblock)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
+		return -errno;
+	rec->nonblock = true;
+	return 0;
+}
+
+static int fd_watch(struct weft__epoll *ep, struct fdrec *rec, int fd)
+{
+	struct epoll_event ev = {.events = WATCH_EVENTS,
+				 .data.u64 = (uint64_t)rec->gen << 32 | (uint32_t)fd};
+
+	if (rec->watched)
+		return 0;
+	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) &&
+	    (errno != EEXIST || epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev)))
+		return -errno;
+	rec->watched = true;
+	return 0;
+}
+
+/* Wake every waiter of @rec whose direction @events covers. Waiters only get queued (tasks made
+ * ready, multishots put on the run list): nothing here runs user code. */
+static void fd_ready(struct fdrec *rec, uint32_t events)
+{
+	struct weft__list *pos, *tmp;
+
+	weft__list_for_each_safe(pos, tmp, &rec->waiters)
+	{
+		struct weft__fdwait *w = weft__container_of(pos, struct weft__fdwait, link);
+
+		if ((w->want == WEFT__DIR_IN && !(events & READABLE)) ||
+		    (w->want == WEFT__DIR_OUT && !(events & WRITABLE)))
+			continue;
+		weft__list_del(&w->link);
+		weft__list_init(&w->link);
+		w->revents = events;
+		w->ready(w);
+	}
+}
+
+void weft__fd_forget(int fd)
+{
+	struct weft_loop *loop = weft__loop();
+	struct weft__epoll *ep = loop ? loop->epoll : NULL;
+	struct fdrec *rec = ep ? fdrec_find(ep, fd) : NULL;
+
+	if (!rec)
+		return;
+	if (rec->watched)
+		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL);
+	/* Whoever still waits on it calls again and learns (EBADF) the descriptor is gone. */
+	fd_ready(rec, READABLE | WRITABLE);
+	rec->gen++;
+	rec->kind = FD_UNKNOWN;
+	rec->watched = false;
+	rec->nonblock = false;
+}
+
+int weft__fd_close(int fd)
+{
+	weft__fd_forget(fd);
+	return close(fd) && errno != EINTR ? -errno : 0; /* Linux closes the fd even on EINTR */
+}
+
+/* ---- ops ------------------------------------------------------------------------------------ */
+
+struct io_uring_sqe *weft__epoll_op_sqe(struct weft__op *op)
+{
+	return &op->sqe;
+}
+
+static void op_ready(struct weft__fdwait *w)
+{
+	struct weft__op *op = weft__container_of(w, struct weft__op, fw);
+
+	weft__wake(op->wait.task);
+}
+
+static void op_interrupt(struct weft__wait *w)
+{
+	struct weft__op *op = weft__container_of(w, struct weft__op, wait);
+
+	weft__list_del(&op->fw.link);
+	weft__list_init(&op->fw.link);
+	weft__wake(w->task);
+}
+
+/* Park the calling fiber until @fd is ready in direction @dir: 0, or why it was interrupted. */
+static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned dir,
+		   bool shielded)
+{
+	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+	int r;
+
+	if (!rec)
+		return -ENOMEM;
+	if ((r = fd_watch(loop->epoll, rec, fd)))
+		return r;
+	op->fw = (struct weft__fdwait){.want = dir, .fd = fd, .ready = op_ready};
+	weft__list_add_tail(&rec->waiters, &op->fw.link);
+	weft__wait_init(&op->wait, "op", shielded ? NULL : op_interrupt);
+	op->wait.task = loop->current;
+	op->wait.opcode = op->sqe.opcode;
+	loop->inflight++;
+	r = weft__park(&op->wait, WEFT_FOREVER, shielded ? WEFT__PARK_NO_DEADLINE : 0);
+	loop->inflight--;
+	return r;
+}
+
+/* Which way a splice between two pollable ends waits: for data on its source, else for room at
+ * its destination. */
+static unsigned splice_dir(struct weft__op *op, int fd, int *wait_fd)
+{
+	struct pollfd p = {.fd = op->fd_in, .events = POLLIN};
+
+	if (poll(&p, 1, 0) == 1 && p.revents) {
+		*wait_fd = fd;
+		return WEFT__DIR_OUT;
+	}
+	*wait_fd = op->fd_in;
+	return WEFT__DIR_IN;
+}
+
+static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct weft__opdef *d,
+		     int fd, bool shielded)
+{
+	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+	bool parked = false;
+	int r;
+
+	if (!rec)
+		return -ENOMEM;
+	if (!d->dontwait && (r = fd_nonblock(rec, fd)))
+		return r;
+	if (d->two_files) {
+		struct fdrec *in = fdrec_get(loop->epoll, op->fd_in);
+		if (!in)
+			return -ENOMEM;
+		if ((r = fd_nonblock(in, op->fd_in)))
+			return r;
+	}
+	while ((r = d->issue(op, &op->sqe, fd, true)) == -EAGAIN) {
+		int wait_fd = fd, err;
+		unsigned dir = d->two_files ? splice_dir(op, fd, &wait_fd) : d->dir;
+
+		parked = true;
+		if ((err = op_park(loop, op, wait_fd, dir, shielded)))
+			return err;
+	}
+	if (!parked)
+		weft__op_inline_done();
+	return r;
+}
+
+static int run_poll(struct weft_loop *loop, struct weft__op *op, int fd, bool shielded)
+{
+	unsigned events = op->sqe.poll32_events;
+	struct pollfd p = {.fd = fd, .events = (short)events};
+	int r;
+
+	for (;;) {
+		if (poll(&p, 1, 0) < 0)
+			return -errno;
+		if (p.revents)
+			return p.revents;
+		r = op_park(loop, op, fd, events & POLLOUT ? WEFT__DIR_OUT : WEFT__DIR_IN, shielded);
+		if (r)
+			return r;
+	}
+}
+
+static int pool_job(void *arg)
+{
+	struct weft__op *op = arg;
+
+	return weft__opdef(op->sqe.opcode)->issue(op, &op->sqe, op->fw.fd, false);
+}
+
+/* A job that ran returns its result even when the wait was cut short for it (no data lost). */
+static int run_pool(struct weft__op *op, int fd, bool shielded)
+{
+	int res = POLL_INTERRUPTED, r;
+
+	op->fw.fd = fd;
+	r = weft__pool_io(pool_job, op, &res, shielded);
+	return res != POLL_INTERRUPTED ? res : r;
+}
+
+/* A registered slot stands for the descriptor the engine's table holds there. */
+static int resolve(struct weft_loop *loop, int fd, bool fixed)
+{
+	return fixed ? weft__files_fd(loop, fd) : fd;
+}
+
+int weft__epoll_op_wait(struct weft__op *op, bool shielded)
+{
+	struct weft_loop *loop = weft__loop();
+	const struct io_uring_sqe *sqe = &op->sqe;
+	const struct weft__opdef *d = weft__opdef(sqe->opcode);
+	int fd = resolve(loop, sqe->fd, sqe->flags & IOSQE_FIXED_FILE), kind, r;
+	int run = d->run;
+
+	op->stage = 0;
+	if (d->file && fd < 0)
+		return -EBADF;
+	if (d->two_files) {
+		op->fd_in = resolve(loop, sqe->splice_fd_in, sqe->splice_flags & SPLICE_F_FD_IN_FIXED);
+		if (op->fd_in < 0)
+			return -EBADF;
+	}
+	if (run == WEFT__RUN_FILE) {
+		struct fdrec *rec = fdrec_get(loop->epoll, fd), *in = NULL;
+
+		if (!rec || (d->two_files && !(in = fdrec_get(loop->epoll, op->fd_in))))
+			return -ENOMEM;
+		kind = fd_kind(rec, fd);
+		if (kind >= 0 && in && kind == FD_POLLABLE)
+			kind = fd_kind(in, op->fd_in);
+		if (kind < 0)
+			return kind;
+		run = kind == FD_FILE ? WEFT__RUN_POOL : WEFT__RUN_READY;
+	}
+	switch (run) {
+	case WEFT__RUN_INLINE:
+		if (sqe->opcode == IORING_OP_CLOSE)
+			weft__fd_forget(fd);
+		r = d->issue(op, sqe, fd, true);
+		weft__op_inline_done();
+		return r;
+	case WEFT__RUN_READY:
+		return run_ready(loop, op, d, fd, shielded);
+	case WEFT__RUN_POOL:
+		return run_pool(op, fd, shielded);
+	case WEFT__RUN_POLL:
+		return run_poll(loop, op, fd, shielded);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* ---- multishot ops -------------------------------------------------------------------------- */
+
+static void ms_ready(struct weft__fdwait *w)
+{
+	struct weft__multishot *m = weft__container_of(w, struct weft__multishot, op.fw);
+
+	weft__list_add_tail(&m->loop->epoll->ms_run, &m->end_node);
+}
+
+static void ep_multishot_arm(struct weft__multishot *m, const struct io_uring_sqe *sqe)
+{
+	m->op.sqe = *sqe;
+	m->op.fw = (struct weft__fdwait){.want = weft__opdef(sqe->opcode)->dir,
+					 .fd = sqe->fd,
+					 .ready = ms_ready};
+	weft__list_init(&m->op.fw.link);
+	/* Issued at once (this turn): what is pending already raises no new edge. */
+	weft__list_del(&m->end_node);
+	weft__list_add_tail(&m->loop->epoll->ms_run, &m->end_node);
+}
+
+static void ms_unlink(struct weft__multishot *m)
+{
+	weft__list_del(&m->op.fw.link);
+	weft__list_init(&m->op.fw.link);
+	weft__list_del(&m->end_node);
+	weft__list_init(&m->end_node);
+}
+
+static void ep_multishot_cancel(struct weft__multishot *m)
+{
+	ms_unlink(m);
+	weft__list_add_tail(&m->loop->epoll->ending, &m->end_node);
+}
+
+static void ep_multishot_forget(struct weft__multishot *m)
+{
+	ms_unlink(m);
+}
+
+/* Issue @m until it would block (then watch its fd), fails (its final completion), or has had
+ * its share of this turn. */
+static void ms_issue(struct weft_loop *loop, struct weft__multishot *m)
+{
+	const struct weft__opdef *d = weft__opdef(m->op.sqe.opcode);
+	int fd = m->op.fw.fd, r;
+	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+
+	r = rec ? fd_nonblock(rec, fd) : -ENOMEM;
+	for (unsigned n = 0; !r && n < MULTISHOT_BURST; n++) {
+		r = d->issue(&m->op, &m->op.sqe, fd, true);
+		if (r < 0)
+			break;
+		weft__multishot_complete(m, r, true);
+		if (!m->armed || m->cancelling)
+			return; /* the owner let go of it meanwhile */
+		r = 0;
+	}
+	if (!r) {
+		weft__list_add_tail(&loop->epoll->ms_run, &m->end_node); /* more next turn */
+		return;
+	}
+	if (r == -EAGAIN && !(r = fd_watch(loop->epoll, rec, fd))) {
+		weft__list_add_tail(&rec->waiters, &m->op.fw.link);
+		return;
+	}
+	weft__multishot_complete(m, r, false);
+}
+
+/* Run what multishots have due: issues first, then final completions. */
+static void ms_run(struct weft_loop *loop)
+{
+	struct weft__epoll *ep = loop->epoll;
+	struct weft__list run;
+
+	if (weft__list_empty(&ep->ms_run) && weft__list_empty(&ep->ending))
+		return;
+	/* Take this turn's list: a multishot that stays busy goes on the next turn's. */
+	weft__list_init(&run);
+	if (!weft__list_empty(&ep->ms_run)) {
+		run = ep->ms_run;
+		run.next->prev = &run;
+		run.prev->next = &run;
+		weft__list_init(&ep->ms_run);
+	}
+	while (!weft__list_empty(&run)) {
+		struct weft__multishot *m =
+		    weft__container_of(run.next, struct weft__multishot, end_node);
+
+		weft__list_del(&m->end_node);
+		weft__list_init(&m->end_node);
+		ms_issue(loop, m);
+	}
+	while (!weft__list_empty(&ep->ending)) {
+		struct weft__multishot *m =
+		    weft__container_of(ep->ending.next, struct weft__multishot, end_node);
+
+		weft__list_del(&m->end_node);
+		weft__list_init(&m->end_node);
+		weft__multishot_complete(m, -ECANCELED, false);
+	}
+}
+
+/* ---- the turn ------------------------------------------------------------------------------- */
+
+static bool ep_pending(struct weft_loop *loop)
+{
+	return !weft__list_empty(&loop->epoll->ms_run) || !weft__list_empty(&loop->epoll->ending);
+}
+
+/* Wait for events: @timeout ns, 0 to poll, WEFT_FOREVER to block. */
+static int ep_wait(struct weft__epoll *ep, int64_t timeout)
+{
+	int ms;
+
+	if (ep->pwait2) {
+		struct timespec ts = {.tv_sec = timeout / WEFT_SEC, .tv_nsec = timeout % WEFT_SEC};
+		int n = epoll_pwait2(ep->epfd, ep->events, EVENT_BATCH,
+				     timeout == WEFT_FOREVER ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		ep->pwait2 = false; /* before Linux 5.11, or a filter that does not know it */
+	}
+	ms = timeout == WEFT_FOREVER	   ? -1
+	     : timeout >= INT_MAX * WEFT_MSEC ? INT_MAX
+					    : (int)((timeout + WEFT_MSEC - 1) / WEFT_MSEC);
+	return epoll_wait(ep->epfd, ep->events, EVENT_BATCH, ms);
+}
+
+static void wake_drain(struct weft_loop *loop)
+{
+	uint64_t n;
+
+	if (read(loop->wake_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: another event drained it */
+	}
+}
+
+static void ep_turn(struct weft_loop *loop, bool block)
+{
+	struct weft__epoll *ep = loop->epoll;
+	int64_t timeout = 0, next;
+	int n;
+
+	ms_run(loop);
+	if (block && !ep_pending(loop)) {
+		next = weft__timers_next(loop);
+		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next - weft_now();
+		if (timeout < 0)
+			timeout = 0;
+	}
+	n = ep_wait(ep, timeout);
+	if (n < 0 && errno != EINTR) {
+		fprintf(stderr, "weft: epoll_wait failed: %s\n", weft_strerror(-errno));
+		abort(); /* the epoll fd itself is broken: not something a caller can cause */
+	}
+	for (int i = 0; i < n; i++) {
+		uint64_t data = ep->events[i].data.u64;
+		struct fdrec *rec;
+
+		if (data == WAKE_TOKEN) {
+			wake_drain(loop);
+			continue;
+		}
+		rec = fdrec_find(ep, (int)(uint32_t)data);
+		if (rec && rec->gen == (uint32_t)(data >> 32))
+			fd_ready(rec, ep->events[i].events);
+	}
+	ms_run(loop);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static int ep_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
+{
+	struct weft__epoll *ep = weft__new(struct weft__epoll);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = WAKE_TOKEN};
+	int r;
+
+	if (!ep)
+		return -ENOMEM;
+	weft__list_init(&ep->ms_run);
+	weft__list_init(&ep->ending);
+	ep->pwait2 = true;
+	ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ep->epfd < 0 || loop->wake_fd < 0 ||
+	    epoll_ctl(ep->epfd, EPOLL_CTL_ADD, loop->wake_fd, &ev)) {
+		r = -errno;
+		if (ep->epfd >= 0)
+			close(ep->epfd);
+		if (loop->wake_fd >= 0)
+			close(loop->wake_fd);
+		weft__delete(ep);
+		return r;
+	}
+	/* Every opcode the table can run without a ring counts as supported. */
+	for (unsigned op = 0; op < WEFT__OP_LAST; op++)
+		if (weft__opdefs[op].run != WEFT__RUN_NONE)
+			loop->ops[op / 8] |= (uint8_t)(1u << (op % 8));
+	loop->epoll = ep;
+	return 0;
+}
+
+static void ep_exit(struct weft_loop *loop)
+{
+	struct weft__epoll *ep = loop->epoll;
+
+	for (unsigned i = 0; i < ep->nfds; i++)
+		weft__delete(ep->fds[i]);
+	weft__delete_array(ep->fds, ep->nfds);
+	close(ep->epfd);
+	close(loop->wake_fd);
+	weft__delete(ep);
+	loop->epoll = NULL;
+}
+
+static int ep_enable(struct weft_loop *loop)
+{
+	if (loop->enabled)
+		return pthread_equal(loop->owner, pthread_self()) ? 0 : -EXDEV;
+	loop->owner = pthread_self();
+	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
+	loop->enabled = true;
+	weft__overflow_thread_init();
+	return 0;
+}
+
+static void ep_nothing(struct weft_loop *loop)
+{
+}
+
+static void ep_wake(struct weft_loop *loop, struct weft_loop *self)
+{
+	uint64_t one = 1;
+
+	if (write(loop->wake_fd, &one, sizeof(one)) < 0) {
+		/* Only EAGAIN at a counter near 2^64: the loop is being woken already. */
+	}
+}
+
+/* The epoll fd polls readable whenever a turn has events to collect, posts included (the
+ * eventfd is in the set). */
+static int ep_host_fd(struct weft_loop *loop)
+{
+	return loop->epoll->epfd;
+}
+
+/* ---- registered resources: nothing to register without a ring ----------------------------- */
+
+static int ep_files_init(struct weft_loop *loop, unsigned n)
+{
+	return 0;
+}
+
+static int ep_files_update(struct weft_loop *loop, unsigned slot, int fd)
+{
+	return 0;
+}
+
+static int ep_buffers_register(struct weft_loop *loop, const struct iovec *iov, unsigned n)
+{
+	return 0;
+}
+
+/* No kernel workers to cap: report none. */
+static int ep_max_workers(struct weft_loop *loop, unsigned vals[2])
+{
+	vals[0] = vals[1] = 0;
+	return 0;
+}
+
+const struct weft__backend weft__backend_epoll = {
+    .id = WEFT_BACKEND_EPOLL,
+    .init = ep_init,
+    .exit = ep_exit,
+    .enable = ep_enable,
+    .turn = ep_turn,
+    .flush = ep_nothing,
+    .pending = ep_pending,
+    .arm_wake = ep_nothing,
+    .wake = ep_wake,
+    .host_fd = ep_host_fd,
+    .host_reset = ep_nothing,
+    .multishot_arm = ep_multishot_arm,
+    .multishot_cancel = ep_multishot_cancel,
+    .multishot_forget = ep_multishot_forget,
+    .files_init = ep_files_init,
+    .files_update = ep_files_update,
+    .files_exit = ep_nothing,
+    .buffers_register = ep_buffers_register,
+    .buffers_unregister = ep_nothing,
+    .max_workers = ep_max_workers,
+};
