@@ -44,7 +44,7 @@ static int backend_wanted(const struct weft_loop_opts *opts)
 
 	if (opts->backend != WEFT_BACKEND_AUTO || !env || !*env || !strcmp(env, "auto"))
 		return opts->backend;
-	if (!strcmp(env, "uring") || !strcmp(env, "io_uring"))
+	if (!strcmp(env, "uring"))
 		return WEFT_BACKEND_URING;
 	if (!strcmp(env, "epoll"))
 		return WEFT_BACKEND_EPOLL;

@@ -94,11 +94,12 @@ struct weft_loop {
 	struct iovec *bufs; /* registered buffers */
 	unsigned nbufs;
 
-	/* per-loop state of the modules built on the engine (weft__loop_slot) */
+	/* per-loop state of the modules built on the engine (weft__loop_slot, module.c) */
 	struct weft__slot {
+		const struct weft__slot_key *key;
 		void *state;
 		void (*destroy)(struct weft_loop *loop, void *state);
-	} slots[4];
+	} slots[8];
 
 	/* debug */
 	bool debug;
@@ -164,20 +165,6 @@ static inline int weft__loop_affine(const struct weft_loop *loop, const char *ca
 	if (cur || (loop->enabled && !pthread_equal(loop->owner, pthread_self())))
 		return weft__debug_wrong_thread(loop, call);
 	return 0;
-}
-
-/* Per-loop state of a module (net's buffer rings, signal fds, ...): created by the module on
- * first use with weft__loop_slot_set and destroyed by weft_loop_close once every task has
- * finished, while the ring still exists (so a destructor may still unregister from it). */
-enum weft__slot_id { WEFT__SLOT_NET, WEFT__SLOT_FILE, WEFT__SLOT_SERIAL, WEFT__SLOT_SIGNAL };
-static inline void *weft__loop_slot(const struct weft_loop *loop, enum weft__slot_id id)
-{
-	return loop->slots[id].state;
-}
-static inline void weft__loop_slot_set(struct weft_loop *loop, enum weft__slot_id id, void *state,
-				       void (*destroy)(struct weft_loop *loop, void *state))
-{
-	loop->slots[id] = (struct weft__slot){state, destroy};
 }
 
 /* Debug helpers (debug.c). */

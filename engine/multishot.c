@@ -60,6 +60,8 @@ void weft__multishot_wait_ended(struct weft__multishot *m)
 	struct weft__wait w;
 	struct weft_loop *loop = m->loop;
 
+	if (!m->armed || !loop || weft__loop() != loop || !loop->current)
+		return;
 	weft__wait_init(&w, "multishot-end", NULL);
 	w.task = loop->current;
 	m->closer = &w;
@@ -68,6 +70,15 @@ void weft__multishot_wait_ended(struct weft__multishot *m)
 		weft__park(&w, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
 	loop->inflight--;
 	m->closer = NULL;
+}
+
+bool weft__multishot_supported(struct weft_loop *loop, unsigned opcode)
+{
+	if (loop->epoll)
+		return opcode == IORING_OP_ACCEPT;
+	/* Multishot accept came with 5.19, as did IORING_OP_SOCKET: the probe reports opcodes, not
+	 * flags, so the newer opcode stands for it. */
+	return opcode == IORING_OP_ACCEPT && weft__op_supported(loop, IORING_OP_SOCKET);
 }
 
 int weft__multishot_park(struct weft__multishot *m, struct weft__list *queue,

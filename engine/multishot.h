@@ -53,12 +53,16 @@ void weft__multishot_init(struct weft__multishot *m, struct weft_loop *loop,
 void weft__multishot_arm(struct weft__multishot *m, const struct io_uring_sqe *sqe);
 /* Ask an armed multishot to end; a no-op if it is not armed or already ending. */
 void weft__multishot_cancel(struct weft__multishot *m);
-/* From a fiber of its loop: wait (uninterruptibly: it is quick) until it is no longer armed. */
+/* From a fiber of its loop, wait (uninterruptibly: it is quick) until it is no longer armed;
+ * from anywhere else return at once. */
 void weft__multishot_wait_ended(struct weft__multishot *m);
 /* Park the calling fiber on @queue (weft__sync_park) while the multishot delivers to it: the
  * loop keeps collecting completions even while other fibers are runnable. */
 int weft__multishot_park(struct weft__multishot *m, struct weft__list *queue,
 			 struct weft__sync_wait *sw, const char *what);
+
+/* Whether @loop can run @opcode as a multishot op. */
+bool weft__multishot_supported(struct weft_loop *loop, unsigned opcode);
 
 /* Engine side: a completion (called by the backends), and the loop's close. */
 void weft__multishot_complete(struct weft__multishot *m, int res, bool more);

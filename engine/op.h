@@ -69,8 +69,9 @@ struct io_uring_sqe *weft__op_start_shielded(struct weft__op *op);
 int weft__op_wait_shielded(struct weft__op *op, struct io_uring_sqe *sqe);
 
 /* An op that completed without parking (a page-cache hit served on the loop thread, a socket
- * that had data): after 32 in a row the calling fiber yields, so a fiber streaming a hot file
- * or a busy socket cannot starve the loop's other fibers and completions. */
+ * that had data, a tty read by read(2)): after 32 in a row (any park restarts the count) the
+ * calling fiber yields, so a fiber streaming a hot file or a busy socket cannot starve the
+ * loop's other fibers and completions. */
 void weft__op_inline_done(void);
 
 /* Descriptors that ops have used must be closed through weft__fd_close, or announced to

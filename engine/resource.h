@@ -11,14 +11,10 @@
 #include <sys/uio.h>
 
 #include "loop.h"
+#include "module.h"
 
 #define WEFT__FILE_SLOTS 4096 /* the registered-file table's size, made on first use */
 
-/* Put @fd in the calling loop's table: its slot (>= 0), -ENFILE (full), -ENOMEM, or the kernel's
- * refusal. Loop thread only. */
-int weft__files_add(struct weft_loop *loop, int fd);
-/* Release @slot. */
-void weft__files_remove(struct weft_loop *loop, int slot);
 /* The descriptor in @slot, or -EBADF. */
 static inline int weft__files_fd(const struct weft_loop *loop, int slot)
 {
@@ -26,9 +22,6 @@ static inline int weft__files_fd(const struct weft_loop *loop, int slot)
 		   ? loop->file_fds[slot]
 		   : -EBADF;
 }
-/* -EFAULT unless [@buf, @buf + @len) lies inside registered buffer @index of @loop; -EINVAL if
- * there is no such buffer. */
-int weft__buffers_check(const struct weft_loop *loop, unsigned index, const void *buf, size_t len);
 /* Free the table and the buffer set (weft_loop_close). */
 void weft__resources_free(struct weft_loop *loop);
 

@@ -180,6 +180,7 @@ int weft__park(struct weft__wait *w, int64_t until, unsigned flags)
 	struct park_frame pf;
 
 	w->task = t;
+	loop->inline_streak = 0; /* it parks: its run of completions without parking ends */
 	pf.timer.slot = WEFT__TIMER_UNARMED;
 	if (deadline != WEFT_FOREVER || until != WEFT_FOREVER) {
 		pf.wait = w;

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "weft/time.h"
-#include "engine/alloc.h"
 #include "internal.h"
 
 /* ---- the op helpers ------------------------------------------------------------------------ */
@@ -77,10 +76,8 @@ static void prep_close(struct io_uring_sqe *sqe, void *arg)
 /* A close must not be cut short (the descriptor would leak): it is shielded. */
 int weft__file_close_fd(int fd)
 {
-	struct weft_loop *loop = weft__loop();
-
-	if (!loop || !loop->current)
-		return close(fd) ? -errno : 0;
+	if (!weft__in_fiber())
+		return weft__fd_close(fd);
 	return weft__file_op_shielded(prep_close, &fd);
 }
 

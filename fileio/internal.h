@@ -8,16 +8,13 @@
 #include <stdint.h>
 
 #include "weft/file.h"
-#include "engine/loop.h"
-#include "engine/op.h"
+#include "engine/module.h"
 
 /* Linux's MAX_RW_COUNT: the most one read or write transfers (and fits io_uring's u32 len). */
 #define FILE_RW_MAX 0x7ffff000u
 
-/* Opcodes newer than Debian's liburing 2.3 headers (the kernel's probe says if they exist). */
-#ifndef IORING_OP_FTRUNCATE_NR
-#define IORING_OP_FTRUNCATE_NR 55
-#endif
+/* Newer than Debian's liburing 2.3 headers (the kernel's probe says if it exists). */
+#define IORING_OP_FTRUNCATE_NR WEFT__OP_FTRUNCATE
 
 struct weft_file {
 	int fd;
@@ -45,7 +42,7 @@ static inline void file_sqe_target(const weft_file *file, struct io_uring_sqe *s
 /* -EXDEV if @file is registered with a loop other than the caller's. */
 static inline int file_check_loop(const weft_file *file)
 {
-	if (file->slot >= 0 && file->reg != weft__loop())
+	if (file->slot >= 0 && file->reg != weft_loop_current())
 		return -EXDEV;
 	return 0;
 }

@@ -83,15 +83,15 @@ static int ftruncate_job(void *arg)
 
 int weft_file_ftruncate(weft_file *file, int64_t len)
 {
-	struct weft_loop *loop = weft__loop();
+	struct weft_loop *loop = weft_loop_current();
 	struct fd_op a = {.file = file, .len = len};
 	int err, res;
 
-	if (!loop || !loop->current)
+	if (!weft__in_fiber())
 		return -EPERM;
 	if (!file || len < 0)
 		return -EINVAL;
-	if (weft__op_supported(loop, IORING_OP_FTRUNCATE_NR))
+	if (weft__loop_has_op(loop, IORING_OP_FTRUNCATE_NR))
 		return fd_op_run(&a, prep_ftruncate);
 	/* Older kernels: ftruncate(2) blocks on the file system's locks and journal, so it runs on
 	 * the default thread pool with the fiber parked (the job reads only @a, on our stack,

@@ -271,7 +271,7 @@ int weft_file_replace_atomic(const char *path, const void *buf, size_t len, mode
 
 	if (!path || (!buf && len))
 		return -EINVAL;
-	if (!weft__loop() || !weft__loop()->current)
+	if (!weft__in_fiber())
 		return -EPERM;
 	if ((err = split_path(&r)))
 		return err;

@@ -9,12 +9,8 @@
 #include <sys/uio.h>
 
 #include "weft/time.h"
-#include "engine/task.h"
 #include "internal.h"
 
-/* Consecutive inline reads after which the reader yields: a fiber streaming a hot file would
- * otherwise never park, and the loop's other fibers and completions would wait. */
-#define INLINE_STREAK 32
 /* Reads sent straight to the ring after the n-th consecutive inline miss: 1, 2, 4 ... 64, so a
  * cold file stops paying a failed syscall per read, and a file that warms up is found again. */
 #define INLINE_SKIP_MAX 64
@@ -22,7 +18,6 @@
  * issue of a large cold buffered read waits page by page (DESIGN.md section 5: ~0.6 vs 3.3 GB/s). */
 #define ASYNC_MIN (128 * 1024)
 
-static __thread unsigned inline_streak;
 unsigned weft__file_tune;
 
 /* ---- reading ------------------------------------------------------------------------------- */
@@ -66,16 +61,6 @@ static ssize_t read_inline(weft_file *file, const struct iovec *iov, int iovcnt,
 	return -EAGAIN;
 }
 
-/* After an inline success: let the other fibers run now and then (the result stands either way;
- * a cancel seen here shows at the next call). */
-static void inline_done(void)
-{
-	if (++inline_streak >= INLINE_STREAK) {
-		inline_streak = 0;
-		weft_yield();
-	}
-}
-
 /* Through the ring. A large buffered read of a seekable file that missed the cache goes to an
  * io-wq worker; O_DIRECT is asynchronous already, and FIFOs must stay poll-driven (a worker would
  * block on them). */
@@ -91,18 +76,17 @@ static ssize_t pread_ring(weft_file *file, void *buf, size_t len, int64_t off)
 /* One logical pread: inline what is cached, the rest through the ring. */
 static ssize_t file_pread(weft_file *file, void *buf, size_t len, int64_t off)
 {
-	struct weft_task *t = weft__current();
 	size_t done = 0;
 	ssize_t r = 0, more;
 	int err;
 
-	if (!t)
+	if (!weft__in_fiber())
 		return -EPERM;
 	if (!buf && len)
 		return -EFAULT;
 	if (off < 0 && file->seekable)
 		return -EINVAL;
-	if ((err = file_check_loop(file)) || (err = weft__checkpoint(t)))
+	if ((err = file_check_loop(file)) || (err = weft__fiber_check(NULL)))
 		return err;
 	if (len > FILE_RW_MAX)
 		len = FILE_RW_MAX;
@@ -116,11 +100,11 @@ static ssize_t file_pread(weft_file *file, void *buf, size_t len, int64_t off)
 		done += (size_t)r;
 	}
 	if (r != -EAGAIN) {
-		inline_done();
+		weft__op_inline_done(); /* a fiber streaming a hot file yields now and then */
 		return (ssize_t)done;
 	}
 	if (done)
-		inline_done();
+		weft__op_inline_done();
 	/* Data already read is returned whatever happens to the remainder. */
 	more = pread_ring(file, (char *)buf + done, len - done, off + (int64_t)done);
 	if (!done)
@@ -130,19 +114,18 @@ static ssize_t file_pread(weft_file *file, void *buf, size_t len, int64_t off)
 
 static ssize_t file_preadv(weft_file *file, const struct iovec *iov, int iovcnt, int64_t off)
 {
-	struct weft_task *t = weft__current();
 	ssize_t r;
 	int err;
 
-	if (!t)
+	if (!weft__in_fiber())
 		return -EPERM;
 	if (!iov || iovcnt < 0 || iovcnt > IOV_MAX || (off < 0 && file->seekable))
 		return -EINVAL;
-	if ((err = file_check_loop(file)) || (err = weft__checkpoint(t)))
+	if ((err = file_check_loop(file)) || (err = weft__fiber_check(NULL)))
 		return err;
 	r = read_inline(file, iov, iovcnt, off);
 	if (r != -EAGAIN) {
-		inline_done();
+		weft__op_inline_done();
 		return r;
 	}
 	return weft__file_rw(file, IORING_OP_READV, iov, (unsigned)iovcnt, off, 0, 0);

@@ -79,7 +79,7 @@ int64_t weft_file_copy(weft_file *out, weft_file *in, uint64_t len)
 		return -EINVAL;
 	if ((err = file_check_loop(out)) || (err = file_check_loop(in)))
 		return err;
-	if (!weft__loop() || !weft__loop()->current)
+	if (!weft__in_fiber())
 		return -EPERM;
 	off_in = in->seekable ? in->pos : -1;
 	off_out = out->seekable ? out->pos : -1;
@@ -125,7 +125,7 @@ int64_t weft_file_sendfile(weft_file *file, int sockfd, int64_t offset, uint64_t
 
 	if (!file || sockfd < 0 || offset < 0)
 		return -EINVAL;
-	if (!weft__loop() || !weft__loop()->current)
+	if (!weft__in_fiber())
 		return -EPERM;
 	return splice_copy(file->fd, &offset, sockfd, &off_out, len);
 }

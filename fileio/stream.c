@@ -2,7 +2,6 @@
 /* The file transport of weft_stream (engine/stream.c): line reading and buffered writing. */
 #include <errno.h>
 
-#include "engine/alloc.h"
 #include "internal.h"
 
 static ssize_t fs_read(void *io, void *buf, size_t len)

@@ -3,8 +3,9 @@
  * Listening and accepting.
  *
  * A listener made by weft_tcp_listen / weft_unix_listen gets an acceptor: the first accept arms
- * one multishot IORING_OP_ACCEPT whose CQEs (one per connection) land in acceptor_cqe, outside
- * any fiber. Each fd goes straight to the first fiber waiting in weft_sock_accept (hand-off at
+ * one multishot IORING_OP_ACCEPT (the engine's multishot ops, engine/multishot.h: on the
+ * readiness backend, accept4 each time the listener turns readable) whose completions (one per
+ * connection) land in acceptor_cqe, outside any fiber. Each fd goes straight to the first fiber waiting in weft_sock_accept (hand-off at
  * wake time, engine/sync.h), or into a small queue the next accept takes from without entering
  * the kernel. When the queue reaches QUEUE_HIGH the multishot is cancelled (nobody is
  * accepting: let the kernel's backlog hold the rest) and the next accept that finds the queue
@@ -15,7 +16,7 @@
  * the fd is not enough to stop listening: the close path cancels the multishot and, from a
  * fiber, waits for its last CQE (so the port is free when weft_sock_close returns). From plain
  * code the acceptor is left behind as a zombie that its last CQE frees - or weft_loop_close,
- * which ends every multishot of the loop (net_state_destroy).
+ * which ends every multishot of the loop (acceptor_loop_closed).
  *
  * Kernels without multishot accept (before 5.19), and listeners opened with
  * WEFT_LISTEN_NO_MULTISHOT or wrapped with weft_sock_wrap, use one IORING_OP_ACCEPT per call.
@@ -25,31 +26,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/alloc.h"
-#include "engine/op.h"
-#include "engine/sync.h"
 #include "sock.h"
 
 #define QUEUE_INIT 16
 #define QUEUE_HIGH 64 /* accepted but not taken: pause the multishot */
 
 struct weft__acceptor {
-	struct weft__handler h;
-	weft_sock *sock;	/* NULL once closed: a zombie waiting for its last CQE */
-	struct weft_loop *loop; /* NULL once the loop is closed */
-	int *q;			/* accepted fds not yet taken, a ring of qcap */
+	struct weft__multishot ms; /* ms.loop: NULL once the loop is closed */
+	weft_sock *sock;	   /* NULL once closed: a zombie waiting for its last CQE */
+	int *q;			   /* accepted fds not yet taken, a ring of qcap */
 	unsigned qhead, qlen, qcap;
 	int err;		   /* an error that ended the multishot while nobody waited */
-	bool armed;		   /* a multishot accept is in the kernel */
-	bool cancelling;	   /* and we asked the kernel to end it */
 	struct weft__list waiters; /* struct weft__sync_wait: fibers in weft_sock_accept */
-	struct weft__list node;	   /* in net_state.armed while armed */
-	struct weft__wait *closer; /* a fiber in weft_sock_close waiting for the last CQE */
-};
-
-/* Per loop: the armed acceptors, which weft_loop_close must disarm. */
-struct net_state {
-	struct weft__list armed;
 };
 
 static void acceptor_free(struct weft__acceptor *a)
@@ -63,35 +51,14 @@ static void acceptor_free(struct weft__acceptor *a)
 	weft__delete(a);
 }
 
-/* The loop is closing, every task has finished: the ring goes away next, and every multishot
- * with it. Free the zombies; live listeners just learn they are no longer armed. */
-static void net_state_destroy(struct weft_loop *loop, void *state)
+/* The loop is closing, every task has finished: the multishot is gone with the loop's backend.
+ * Free a zombie; a live listener just learns it is no longer armed. */
+static void acceptor_loop_closed(struct weft__multishot *m)
 {
-	struct net_state *ns = state;
-	struct weft__list *pos, *tmp;
+	struct weft__acceptor *a = weft__container_of(m, struct weft__acceptor, ms);
 
-	weft__list_for_each_safe(pos, tmp, &ns->armed)
-	{
-		struct weft__acceptor *a = weft__container_of(pos, struct weft__acceptor, node);
-
-		weft__list_del(&a->node);
-		a->armed = false;
-		a->loop = NULL;
-		if (!a->sock)
-			acceptor_free(a);
-	}
-	weft__delete(ns);
-}
-
-static struct net_state *net_state(struct weft_loop *loop)
-{
-	struct net_state *ns = weft__loop_slot(loop, WEFT__SLOT_NET);
-
-	if (!ns && (ns = weft__new(struct net_state))) {
-		weft__list_init(&ns->armed);
-		weft__loop_slot_set(loop, WEFT__SLOT_NET, ns, net_state_destroy);
-	}
-	return ns;
+	if (!a->sock)
+		acceptor_free(a);
 }
 
 static int queue_push(struct weft__acceptor *a, int fd)
@@ -123,26 +90,12 @@ static int queue_pop(struct weft__acceptor *a)
 	return fd;
 }
 
-static void acceptor_cqe(struct weft_loop *loop, struct weft__handler *h,
-			 const struct io_uring_cqe *cqe);
-
 static void acceptor_arm(struct weft__acceptor *a)
 {
-	struct io_uring_sqe *sqe = weft__sqe(a->loop);
+	struct io_uring_sqe sqe;
 
-	io_uring_prep_multishot_accept(sqe, a->sock->fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, weft__ud(&a->h, WEFT__UD_HANDLER, 0));
-	a->armed = true;
-	weft__list_add_tail(&net_state(a->loop)->armed, &a->node);
-}
-
-static void acceptor_cancel(struct weft__acceptor *a)
-{
-	struct io_uring_sqe *sqe = weft__sqe(a->loop);
-
-	io_uring_prep_cancel64(sqe, weft__ud(&a->h, WEFT__UD_HANDLER, 0), 0);
-	io_uring_sqe_set_data64(sqe, WEFT__UD_IGNORE);
-	a->cancelling = true;
+	io_uring_prep_multishot_accept(&sqe, a->sock->fd, NULL, NULL, SOCK_CLOEXEC);
+	weft__multishot_arm(&a->ms, &sqe);
 }
 
 /* A connection: to the first waiter, else to the queue (pausing the multishot when it fills). */
@@ -158,38 +111,34 @@ static void acceptor_deliver(struct weft__acceptor *a, int fd)
 	}
 	if (queue_push(a, fd))
 		close(fd); /* no memory to hold it: the peer sees a reset */
-	if (a->qlen >= QUEUE_HIGH && a->armed && !a->cancelling)
-		acceptor_cancel(a);
+	if (a->qlen >= QUEUE_HIGH)
+		weft__multishot_cancel(&a->ms);
 }
 
 /* The multishot ended (our cancel, an error, or the kernel's own reasons). */
 static void acceptor_ended(struct weft__acceptor *a)
 {
-	a->armed = false;
-	a->cancelling = false;
-	weft__list_del(&a->node);
-	if (a->closer)
-		weft__wake(a->closer->task);
-	else if (!a->sock)
+	if (a->ms.closer)
+		return; /* weft_sock_close is waiting for exactly this */
+	if (!a->sock)
 		acceptor_free(a);
 	else if (!weft__list_empty(&a->waiters))
 		acceptor_arm(a); /* e.g. the error went to one waiter: the others still wait */
 }
 
-static void acceptor_cqe(struct weft_loop *loop, struct weft__handler *h,
-			 const struct io_uring_cqe *cqe)
+static void acceptor_cqe(struct weft__multishot *m, int res, bool more)
 {
-	struct weft__acceptor *a = weft__container_of(h, struct weft__acceptor, h);
+	struct weft__acceptor *a = weft__container_of(m, struct weft__acceptor, ms);
 
-	if (cqe->res >= 0)
-		acceptor_deliver(a, cqe->res);
-	else if (!(cqe->res == -ECANCELED && a->cancelling) && a->sock) {
+	if (res >= 0)
+		acceptor_deliver(a, res);
+	else if (res != -ECANCELED && a->sock) {
 		if (!weft__list_empty(&a->waiters))
-			weft__sync_wake_first(&a->waiters, cqe->res);
+			weft__sync_wake_first(&a->waiters, res);
 		else if (!a->err)
-			a->err = cqe->res;
+			a->err = res;
 	}
-	if (!(cqe->flags & IORING_CQE_F_MORE))
+	if (!more)
 		acceptor_ended(a);
 }
 
@@ -197,13 +146,8 @@ static void acceptor_cqe(struct weft_loop *loop, struct weft__handler *h,
 static int accept_multishot(struct weft__acceptor *a)
 {
 	struct weft__sync_wait sw;
-	struct weft_loop *loop;
-	struct weft_task *t;
-	int r;
+	int r = weft__fiber_check(a->ms.loop);
 
-	r = weft__sync_task(a->loop, &t);
-	if (!r)
-		r = weft__checkpoint(t);
 	if (r)
 		return r;
 	if (a->qlen)
@@ -213,16 +157,9 @@ static int accept_multishot(struct weft__acceptor *a)
 		a->err = 0;
 		return r;
 	}
-	if (!a->armed)
+	if (!a->ms.armed)
 		acceptor_arm(a);
-	/* Count the wait as an op in flight: the loop must keep reaping CQEs for us even while
-	 * other fibers are runnable (only ops in flight make a non-blocking turn reap). @a may be
-	 * gone when we wake (closed under us: -EBADF), so keep the loop at hand. */
-	loop = a->loop;
-	loop->inflight++;
-	r = weft__sync_park(&a->waiters, &sw, t, "accept", weft__sync_interrupt);
-	loop->inflight--;
-	return r;
+	return weft__multishot_park(&a->ms, &a->waiters, &sw, "accept");
 }
 
 static int accept_once(int fd)
@@ -242,7 +179,7 @@ int weft_sock_accept(weft_sock *sock, weft_sock **connp, weft_sockaddr *peer)
 
 	if (!sock || !connp)
 		return -EINVAL;
-	if (sock->acc && sock->acc->loop)
+	if (sock->acc && sock->acc->ms.loop)
 		fd = accept_multishot(sock->acc);
 	else
 		fd = accept_once(sock->fd);
@@ -264,16 +201,14 @@ static int acceptor_new(weft_sock *s)
 {
 	struct weft__acceptor *a = weft__new(struct weft__acceptor);
 
-	if (!a || !net_state(s->loop) || !(a->q = weft__new_array(int, QUEUE_INIT))) {
+	if (!a || !(a->q = weft__new_array(int, QUEUE_INIT))) {
 		weft__delete(a);
 		return -ENOMEM;
 	}
-	a->h.complete = acceptor_cqe;
+	weft__multishot_init(&a->ms, s->loop, acceptor_cqe, acceptor_loop_closed);
 	a->sock = s;
-	a->loop = s->loop;
 	a->qcap = QUEUE_INIT;
 	weft__list_init(&a->waiters);
-	weft__list_init(&a->node);
 	s->acc = a;
 	return 0;
 }
@@ -285,42 +220,23 @@ int weft__sock_listen(weft_sock *s, const struct weft_listen_opts *opts)
 
 	if (listen(s->fd, backlog))
 		return -errno;
-	/* Multishot accept came with 5.19, as did IORING_OP_SOCKET: the probe reports opcodes, not
-	 * flags, so the newer opcode stands for it. */
-	if (flags & WEFT_LISTEN_NO_MULTISHOT || !weft__op_supported(s->loop, IORING_OP_SOCKET))
+	if (flags & WEFT_LISTEN_NO_MULTISHOT ||
+	    !weft__multishot_supported(s->loop, IORING_OP_ACCEPT))
 		return 0;
 	return acceptor_new(s);
-}
-
-/* Wait (uninterruptibly: it is quick) for the cancelled multishot's last CQE. */
-static void acceptor_wait_ended(struct weft__acceptor *a, struct weft_task *t)
-{
-	struct weft__wait w;
-
-	weft__wait_init(&w, "accept-close", NULL);
-	w.task = t;
-	a->closer = &w;
-	a->loop->inflight++;
-	while (a->armed)
-		weft__park(&w, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
-	a->loop->inflight--;
-	a->closer = NULL;
 }
 
 void weft__acceptor_close(weft_sock *s)
 {
 	struct weft__acceptor *a = s->acc;
-	struct weft_task *t = weft__current();
 
 	a->sock = NULL;
 	/* Closing under a fiber waiting in accept is a bug, but one that must not crash it. */
 	weft__sync_wake_all(&a->waiters, -EBADF);
-	if (a->armed && !a->cancelling)
-		acceptor_cancel(a);
-	if (a->armed && t && t->loop == a->loop)
-		acceptor_wait_ended(a, t);
-	close(s->fd);
-	if (!a->armed)
+	weft__multishot_cancel(&a->ms);
+	weft__multishot_wait_ended(&a->ms); /* from a fiber of its loop; else the last CQE frees */
+	weft__fd_close(s->fd);
+	if (!a->ms.armed)
 		acceptor_free(a);
 	weft__delete(s);
 }

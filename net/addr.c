@@ -14,7 +14,6 @@
 #include "weft/scope.h"
 #include "weft/sync.h"
 #include "weft/task.h"
-#include "engine/alloc.h"
 #include "sock.h"
 
 #define SUN_OFF offsetof(struct sockaddr_un, sun_path)

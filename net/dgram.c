@@ -59,7 +59,7 @@ int weft_unix_socketpair(int type, weft_sock **a, weft_sock **b)
 
 	if (!a || !b)
 		return -EINVAL;
-	if (!weft__loop())
+	if (!weft_loop_current())
 		return -EPERM;
 	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv))
 		return -errno;

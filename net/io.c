@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "engine/op.h"
 #include "sock.h"
 
 /* One SQE's length field is 32 bits; larger requests are simply done in pieces. */

@@ -18,8 +18,7 @@
 #include "weft/sync.h"
 #include "weft/task.h"
 #include "weft/time.h"
-#include "engine/alloc.h"
-#include "engine/sync.h"
+#include "engine/module.h"
 #include "sock.h"
 
 #define GRACE_DEFAULT (5 * WEFT_SEC)
@@ -270,15 +269,16 @@ int weft_server_start(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 static int wait_stopped(weft_server *srv)
 {
 	struct weft__sync_wait sw;
-	struct weft_task *t;
-	int r = weft__sync_task(srv->loop, &t);
+	int r = weft__fiber_on(srv->loop);
 
 	if (r)
 		return r;
 	if (srv->stopped)
 		return srv->cancelled;
-	r = weft__checkpoint(t);
-	return r ? r : weft__sync_park(&srv->stop_waiters, &sw, t, "server", weft__sync_interrupt);
+	r = weft__fiber_check(srv->loop);
+	return r ? r
+		 : weft__sync_park(&srv->stop_waiters, &sw, weft_task_current(), "server",
+				   weft__sync_interrupt);
 }
 
 int weft_server_shutdown(weft_server *srv, int64_t grace_ns)

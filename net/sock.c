@@ -5,8 +5,6 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
-#include "engine/alloc.h"
-#include "engine/op.h"
 #include "sock.h"
 
 int weft__socket(int family, int type)
@@ -23,7 +21,7 @@ int weft__sockopt_int(int fd, int level, int name, int value)
 
 int weft__sock_new(weft_sock **sockp, int fd, int family, int type, bool close_on_fail)
 {
-	struct weft_loop *loop = weft__loop();
+	struct weft_loop *loop = weft_loop_current();
 	weft_sock *s;
 
 	if (!loop || !(s = weft__new(weft_sock))) {
@@ -45,7 +43,7 @@ int weft_sock_open(weft_sock **sockp, int family, int type, int protocol)
 
 	if (!sockp)
 		return -EINVAL;
-	if (!weft__loop())
+	if (!weft_loop_current())
 		return -EPERM;
 	fd = socket(family, type | SOCK_CLOEXEC, protocol);
 	if (fd < 0)
@@ -107,7 +105,7 @@ int weft__sock_endpoint(weft_sock **sockp, int family, int type, const weft_sock
 
 	if (!sockp || (local && !weft__addr_valid(local)) || (remote && !weft__addr_valid(remote)))
 		return -EINVAL;
-	if (!weft__loop())
+	if (!weft_loop_current())
 		return -EPERM;
 	r = weft__socket(family, type);
 	if (r < 0)
@@ -165,11 +163,11 @@ static int sock_release(weft_sock *s)
 		weft__acceptor_close(
 		    s); /* takes over the fd and frees @s when the kernel is done */
 	else {
-		if (s->fd >= 0 && close(s->fd))
-			r = -errno;
+		if (s->fd >= 0)
+			r = weft__fd_close(s->fd);
 		weft__delete(s);
 	}
-	return r == -EINTR ? 0 : r; /* Linux closes the fd even then */
+	return r;
 }
 
 int weft__sock_stream_closed(weft_sock *s)
@@ -200,7 +198,7 @@ int weft_sock_abort(weft_sock *sock)
 	if (sock->acc)
 		return -EINVAL;
 	setsockopt(sock->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(sock->fd);
+	weft__fd_close(sock->fd);
 	sock->fd = -1;
 	return 0;
 }

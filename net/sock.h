@@ -7,8 +7,7 @@
 #include <sys/socket.h>
 
 #include "weft/net.h"
-#include "engine/loop.h"
-#include "engine/op.h"
+#include "engine/module.h"
 
 struct weft__acceptor;
 

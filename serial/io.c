@@ -23,11 +23,7 @@
 #include <unistd.h>
 
 #include "port.h"
-#include "engine/op.h"
-
-/* Syscalls in a row that may complete without parking before the fiber yields: a port that
- * always has data must not starve the loop's other fibers. */
-#define STREAK_MAX 32
+#include "engine/module.h"
 
 int weft__serial_errno(const struct weft_serial *port, int err)
 {
@@ -49,15 +45,6 @@ static ssize_t read_zero(const struct weft_serial *port)
 	return 0;
 }
 
-/* Before a syscall that may not park: every STREAK_MAX of them, let other fibers run. */
-static int take_turn(uint8_t *streak)
-{
-	if (++*streak < STREAK_MAX)
-		return 0;
-	*streak = 0;
-	return weft_yield();
-}
-
 static int begin(bool *busy)
 {
 	int err = weft_checkpoint();
@@ -76,19 +63,18 @@ static ssize_t poll_read(struct weft_serial *port, void *buf, size_t len)
 	ssize_t n;
 	int r;
 
-	if ((r = take_turn(&port->rstreak)))
-		return r;
 	for (;;) {
 		n = read(port->fd, buf, len);
-		if (n > 0)
+		if (n > 0) {
+			weft__op_inline_done(); /* a port that always has data must not starve others */
 			return n;
+		}
 		if (n == 0)
 			return read_zero(port);
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
 			return weft__serial_errno(port, -errno);
-		port->rstreak = 0;
 		r = weft__op_poll(port->fd, POLLIN);
 		if (r < 0)
 			return r;
@@ -131,18 +117,17 @@ static ssize_t writev_some(struct weft_serial *port, const struct iovec *iov, in
 	ssize_t n;
 	int r;
 
-	if ((r = take_turn(&port->wstreak)))
-		return r;
 	for (;;) {
 		n = writev(port->fd, iov, iovcnt);
-		if (n > 0)
+		if (n > 0) {
+			weft__op_inline_done();
 			return n;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN)
 			return weft__serial_errno(port, -errno);
 		/* EAGAIN, or a tty that took nothing: wait for room. */
-		port->wstreak = 0;
 		r = weft__op_poll(port->fd, POLLOUT);
 		if (r < 0)
 			return r;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "port.h"
-#include "engine/alloc.h"
+#include "engine/module.h"
 
 /* Unix98 pty slaves (/dev/pts/N) have majors 136-143. */
 static bool is_pty_slave(int fd)
@@ -32,7 +32,7 @@ static struct weft_serial *port_new(int fd)
 
 int weft__serial_destroy(struct weft_serial *port)
 {
-	int r = close(port->fd) < 0 ? -errno : 0;
+	int r = weft__fd_close(port->fd);
 
 	weft__delete(port);
 	/* A hung-up tty may still report EIO at close; the fd is gone either way. */

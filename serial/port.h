@@ -18,8 +18,6 @@ struct weft_serial {
 	bool pty;	       /* a pty slave: no transmitter to wait for once TIOCOUTQ is 0 */
 	bool reading, writing; /* a fiber is inside a read / a write (one of each at a time) */
 	bool poll_read;	       /* IORING_OP_READ said EAGAIN: read(2) after POLL_ADD instead */
-	uint8_t rstreak;       /* reads in a row that completed without parking (fairness) */
-	uint8_t wstreak;       /* likewise for writes */
 	uint32_t baud;	       /* the applied rate, for drain's sleeps (0: unknown) */
 	weft_stream *stream;   /* made by weft_serial_stream(); owns the port once made */
 };

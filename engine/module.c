@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* The module interface's calls (module.h) that need the loop's and the task's insides. */
+#include <errno.h>
+
+#include "loop.h"
+#include "module.h"
+#include "task.h"
+
+int weft__fiber_on(const struct weft_loop *loop)
+{
+	struct weft_task *t = weft__current();
+
+	if (!t)
+		return -EPERM;
+	return loop && t->loop != loop ? -EXDEV : 0;
+}
+
+int weft__fiber_check(const struct weft_loop *loop)
+{
+	int r = weft__fiber_on(loop);
+
+	return r ? r : weft__checkpoint(weft__current());
+}
+
+bool weft__in_fiber(void)
+{
+	return weft__current() != NULL;
+}
+
+void *weft__loop_slot(const struct weft_loop *loop, const struct weft__slot_key *key)
+{
+	for (size_t i = 0; i < sizeof(loop->slots) / sizeof(loop->slots[0]); i++)
+		if (loop->slots[i].key == key)
+			return loop->slots[i].state;
+	return NULL;
+}
+
+int weft__loop_slot_set(struct weft_loop *loop, const struct weft__slot_key *key, void *state,
+			void (*destroy)(struct weft_loop *loop, void *state))
+{
+	struct weft__slot *free = NULL;
+
+	for (size_t i = 0; i < sizeof(loop->slots) / sizeof(loop->slots[0]); i++) {
+		if (loop->slots[i].key == key) {
+			free = &loop->slots[i];
+			break;
+		}
+		if (!free && !loop->slots[i].key)
+			free = &loop->slots[i];
+	}
+	if (!free)
+		return -ENOMEM;
+	*free = (struct weft__slot){key, state, destroy};
+	return 0;
+}
+
+bool weft__loop_has_op(const struct weft_loop *loop, unsigned opcode)
+{
+	return weft__op_supported(loop, opcode);
+}
