@@ -15,9 +15,11 @@
  * Each descriptor is registered once, edge-triggered, for both directions, the first time an op
  * on it would block: one epoll_ctl per descriptor, not per op. Edge-triggered is safe because an
  * op always tries its call before it parks, so no readiness that matters is ever consumed
- * without a call after it. The record is keyed by the descriptor's number, so module code closes
- * descriptors through weft__fd_close (or tells weft__fd_forget) - as libuv's handles must be
- * closed through uv_close - lest a new descriptor with the same number inherit the old state.
+ * without a call after it. The record is keyed by the descriptor's number, so descriptors are
+ * closed through weft__fd_close (or announced to weft__fd_forget) - as libuv's handles must be
+ * closed through uv_close - from any thread: that bumps the number's process-wide generation,
+ * and a loop's record made under an older one is reset before its next use, so a new
+ * descriptor with the same number never inherits the old one's state.
  *
  * Timers use the loop's heap and epoll_pwait2's nanosecond timeout; other threads wake the loop
  * through the eventfd, which is in the epoll set; an embedding host polls the epoll fd itself.
@@ -25,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +63,7 @@ enum fd_kind { FD_UNKNOWN, FD_POLLABLE, FD_FILE };
 struct fdrec {
 	struct weft__list waiters; /* struct weft__fdwait */
 	uint32_t gen;		   /* in the epoll registration's data: stale events miss */
+	uint32_t fdgen;		   /* the number's process-wide generation it was made under */
 	uint8_t kind;		   /* enum fd_kind */
 	bool watched;		   /* registered with epoll */
 	bool nonblock;		   /* known to be O_NONBLOCK */
@@ -75,11 +79,59 @@ struct weft__epoll {
 	struct epoll_event events[EVENT_BATCH];
 };
 
+/* ---- descriptor generations (process-wide) -------------------------------------------------- */
+
+#define GEN_CHUNK  4096
+#define GEN_CHUNKS 1024 /* numbers up to 4 Mi: past that, records are trusted as they are */
+
+static _Atomic(_Atomic uint32_t *) fd_gens[GEN_CHUNKS];
+
+static _Atomic uint32_t *gen_slot(int fd, bool create)
+{
+	unsigned c = (unsigned)fd / GEN_CHUNK;
+	_Atomic uint32_t *chunk, *fresh = NULL;
+
+	if (fd < 0 || c >= GEN_CHUNKS)
+		return NULL;
+	chunk = atomic_load_explicit(&fd_gens[c], memory_order_acquire);
+	if (!chunk && create && (fresh = weft__new_array(_Atomic uint32_t, GEN_CHUNK))) {
+		/* Chunks are never freed: a racing reader may hold one. */
+		if (atomic_compare_exchange_strong(&fd_gens[c], &chunk, fresh))
+			chunk = fresh;
+		else
+			weft__delete_array(fresh, GEN_CHUNK);
+	}
+	return chunk ? &chunk[(unsigned)fd % GEN_CHUNK] : NULL;
+}
+
+static uint32_t fd_gen(int fd)
+{
+	_Atomic uint32_t *g = gen_slot(fd, false);
+
+	return g ? atomic_load_explicit(g, memory_order_acquire) : 0;
+}
+
 /* ---- descriptors ---------------------------------------------------------------------------- */
 
 static struct fdrec *fdrec_find(struct weft__epoll *ep, int fd)
 {
 	return fd >= 0 && (unsigned)fd < ep->nfds ? ep->fds[fd] : NULL;
+}
+
+static void fd_ready(struct fdrec *rec, uint32_t events);
+
+/* The number was closed (and perhaps reused) since @rec was made: forget all of it. Whoever
+ * still waits calls again and learns (EBADF) the descriptor is gone. */
+static void fdrec_reset(struct weft__epoll *ep, struct fdrec *rec, int fd)
+{
+	if (rec->watched)
+		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT: gone with its file */
+	fd_ready(rec, READABLE | WRITABLE);
+	rec->gen++;
+	rec->fdgen = fd_gen(fd);
+	rec->kind = FD_UNKNOWN;
+	rec->watched = false;
+	rec->nonblock = false;
 }
 
 static struct fdrec *fdrec_get(struct weft__epoll *ep, int fd)
@@ -106,8 +158,11 @@ static struct fdrec *fdrec_get(struct weft__epoll *ep, int fd)
 	rec = ep->fds[fd];
 	if (!rec && (rec = weft__new(struct fdrec))) {
 		weft__list_init(&rec->waiters);
+		rec->fdgen = fd_gen(fd);
 		ep->fds[fd] = rec;
 	}
+	if (rec && rec->fdgen != fd_gen(fd))
+		fdrec_reset(ep, rec, fd);
 	return rec;
 }
 
@@ -176,18 +231,15 @@ void weft__fd_forget(int fd)
 {
 	struct weft_loop *loop = weft__loop();
 	struct weft__epoll *ep = loop ? loop->epoll : NULL;
-	struct fdrec *rec = ep ? fdrec_find(ep, fd) : NULL;
+	_Atomic uint32_t *g = gen_slot(fd, true);
+	struct fdrec *rec;
 
-	if (!rec)
-		return;
-	if (rec->watched)
-		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL);
-	/* Whoever still waits on it calls again and learns (EBADF) the descriptor is gone. */
-	fd_ready(rec, READABLE | WRITABLE);
-	rec->gen++;
-	rec->kind = FD_UNKNOWN;
-	rec->watched = false;
-	rec->nonblock = false;
+	if (g)
+		atomic_fetch_add_explicit(g, 1, memory_order_acq_rel);
+	/* On a loop's own thread its record goes at once (waiters wake now); every other loop's
+	 * at its next use of the number. */
+	if (ep && (rec = fdrec_find(ep, fd)))
+		fdrec_reset(ep, rec, fd);
 }
 
 int weft__fd_close(int fd)
@@ -210,12 +262,23 @@ static void op_ready(struct weft__fdwait *w)
 	weft__wake(op->wait.task);
 }
 
+/* Interrupted while parked: one last non-blocking try first, as the ring would race a cancel
+ * with a completion - what arrived before the cancel is returned, not left for the next call.
+ * The parked fiber's buffer is still valid: it cannot return before this wake-up. */
 static void op_interrupt(struct weft__wait *w)
 {
 	struct weft__op *op = weft__container_of(w, struct weft__op, wait);
+	const struct weft__opdef *d = weft__opdef(op->sqe.opcode);
+	int r = -EAGAIN;
 
 	weft__list_del(&op->fw.link);
 	weft__list_init(&op->fw.link);
+	if (d->issue) /* a poll has nothing to try */
+		r = d->issue(op, &op->sqe, op->fd, true);
+	if (r != -EAGAIN) {
+		op->res = r;
+		op->done = true;
+	}
 	weft__wake(w->task);
 }
 
@@ -279,7 +342,7 @@ static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct w
 
 		parked = true;
 		if ((err = op_park(loop, op, wait_fd, dir, shielded)))
-			return err;
+			return op->done ? op->res : err;
 	}
 	if (!parked)
 		weft__op_inline_done();
@@ -335,6 +398,8 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 	int run = d->run;
 
 	op->stage = 0;
+	op->done = false;
+	op->fd = fd;
 	if (d->file && fd < 0)
 		return -EBADF;
 	if (d->two_files) {
@@ -517,7 +582,8 @@ static void ep_turn(struct weft_loop *loop, bool block)
 	int n;
 
 	ms_run(loop);
-	if (block && !ep_pending(loop)) {
+	/* A multishot's completion may have made a fiber ready: then only look, never sleep. */
+	if (block && !ep_pending(loop) && !loop->runq_head) {
 		next = weft__timers_next(loop);
 		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next - weft_now();
 		if (timeout < 0)

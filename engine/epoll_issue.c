@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -94,9 +95,11 @@ int weft__issue_accept(struct weft__op *op, const struct io_uring_sqe *sqe, int 
 }
 
 /* Stage 0 starts the connect; once it is in progress the socket turns writable when it ends,
- * and SO_ERROR tells how (calling connect again would say EALREADY or EISCONN instead). */
+ * and SO_ERROR tells how. Not writable yet (a wake-up for another reason, the last try of an
+ * interrupted wait) means still in progress. */
 int weft__issue_connect(struct weft__op *op, const struct io_uring_sqe *sqe, int fd, bool nonblock)
 {
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -110,7 +113,9 @@ int weft__issue_connect(struct weft__op *op, const struct io_uring_sqe *sqe, int
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		return -errno;
-	return err == EINPROGRESS ? -EAGAIN : -err;
+	if (err)
+		return -err;
+	return poll(&p, 1, 0) == 1 ? 0 : -EAGAIN;
 }
 
 int weft__issue_shutdown(struct weft__op *op, const struct io_uring_sqe *sqe, int fd,

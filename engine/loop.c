@@ -11,6 +11,7 @@
  *   4. the tasks that are ready (sched.c), which hand over to each other directly.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +171,39 @@ static bool has_work(struct weft_loop *loop)
 	return loop->alive || loop->user_timers || loop->cb_head || atomic_load(&loop->inbox);
 }
 
+/*
+ * While a loop runs, its thread has SIGPIPE blocked: a write to a pipe or socket whose reader is
+ * gone returns -EPIPE instead of killing the process (both backends write on this thread: the
+ * readiness backend's calls, and io_uring's inline issue). Python ignores SIGPIPE for the same
+ * reason. One left pending is dropped before the thread's mask is restored.
+ */
+static void sigpipe_block(sigset_t *old)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+	const struct timespec now = {0, 0};
+	sigset_t s;
+
+	if (sigismember(old, SIGPIPE))
+		return;
+	sigemptyset(&s);
+	sigaddset(&s, SIGPIPE);
+	while (sigtimedwait(&s, NULL, &now) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task *task)
 {
 	int r, ret = 0;
+	sigset_t sigmask;
 
 	if (!loop)
 		return -EINVAL;
@@ -181,6 +212,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	r = loop->be->enable(loop);
 	if (r)
 		return r;
+	sigpipe_block(&sigmask);
 	weft__loop_set(loop);
 	weft__ctx_adopt_thread(&loop->sched_ctx);
 	loop->running = true;
@@ -216,6 +248,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	loop->be->flush(loop);
 	loop->running = false;
 	weft__loop_set(NULL);
+	sigpipe_restore(&sigmask);
 	return ret;
 }
 

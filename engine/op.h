@@ -50,8 +50,10 @@ struct weft__op {
 	/* readiness backend: the op as described, and its progress */
 	struct io_uring_sqe sqe;
 	struct weft__fdwait fw;
+	int fd;	       /* the resolved descriptor */
 	int fd_in;     /* splice: the resolved source descriptor */
 	uint8_t stage; /* connect: in progress */
+	bool done;     /* completed by the interrupt's last try: res holds the result */
 };
 
 /* Check the caller may block and hand out an SQE; NULL with op->res set if it may not. */

@@ -113,7 +113,7 @@ static void worker_retire(struct procw *w)
 		reap(w->pid);
 	}
 	if (w->fd >= 0)
-		close(w->fd);
+		weft__fd_close(w->fd);
 	w->pid = 0;
 	w->fd = -1;
 }
@@ -446,7 +446,7 @@ static void pool_delete(struct weft_procpool *pool)
 	/* Close every socket first: idle workers see end of file and begin to exit together. */
 	for (unsigned i = 0; pool->w && i < pool->n; i++)
 		if (pool->w[i].fd >= 0) {
-			close(pool->w[i].fd);
+			weft__fd_close(pool->w[i].fd);
 			pool->w[i].fd = -1;
 		}
 	for (unsigned i = 0; pool->w && i < pool->n; i++)

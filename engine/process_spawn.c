@@ -85,6 +85,6 @@ int weft_process_wait(pid_t pid, int *status)
 	/* Readable means exited; loop anyway in case someone else reaped it meanwhile. */
 	while ((r = weft__op_poll(fd, POLLIN)) >= 0 && (r = try_reap(pid, status)) == 1)
 		;
-	close(fd);
+	weft__fd_close(fd);
 	return r;
 }

@@ -67,6 +67,14 @@ int weft__buffers_check(const struct weft_loop *loop, unsigned index, const void
 	return 0;
 }
 
+static void buffers_drop(struct weft_loop *loop)
+{
+	loop->be->buffers_unregister(loop);
+	weft__delete_array(loop->bufs, loop->nbufs);
+	loop->bufs = NULL;
+	loop->nbufs = 0;
+}
+
 void weft__resources_free(struct weft_loop *loop)
 {
 	if (loop->file_fds) {
@@ -75,7 +83,8 @@ void weft__resources_free(struct weft_loop *loop)
 		weft__delete_array(loop->file_free, WEFT__FILE_SLOTS);
 		loop->file_fds = NULL;
 	}
-	weft_loop_buffers_unregister(loop);
+	if (loop->bufs)
+		buffers_drop(loop);
 }
 
 /* ---- public calls ---------------------------------------------------------------------------- */
@@ -114,10 +123,7 @@ int weft_loop_buffers_unregister(weft_loop *loop)
 		return r;
 	if (!loop->bufs)
 		return -EINVAL;
-	loop->be->buffers_unregister(loop);
-	weft__delete_array(loop->bufs, loop->nbufs);
-	loop->bufs = NULL;
-	loop->nbufs = 0;
+	buffers_drop(loop);
 	return 0;
 }
 

@@ -109,7 +109,7 @@ void weft_signal_close(weft_signal *sig)
 {
 	if (!sig)
 		return;
-	close(sig->fd);
+	weft__fd_close(sig->fd);
 	if (pthread_equal(sig->thread, pthread_self()))
 		watch_drop(&sig->set);
 	weft__delete(sig);

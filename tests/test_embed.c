@@ -115,8 +115,8 @@ START_TEST(fd_is_readable_when_io_completes)
 	ck_assert_int_eq(weft_task_detach(t), 0);
 	ck_assert_int_eq(weft_loop_run_nowait(l), 0);
 	ck_assert_int_eq(weft_loop_close(l), 0);
-	close(fd[0]);
-	close(fd[1]);
+	weft__fd_close(fd[0]);
+	weft__fd_close(fd[1]);
 }
 END_TEST
 

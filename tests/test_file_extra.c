@@ -143,10 +143,15 @@ static int workers_main(void *arg)
 	weft_file *f;
 
 	ck_assert_int_eq(weft_file_max_workers(&bounded, &unbounded), 0);
-	ck_assert_uint_gt(bounded, 0); /* the previous values came back */
-	ck_assert_int_eq(weft_file_max_workers(&b2, &u2), 0);
-	ck_assert_uint_eq(b2, 2);
-	ck_assert_uint_eq(u2, unbounded);
+	if (weft_test_uring(NULL, "io_wq_worker_cap: the kernel's limits")) {
+		ck_assert_uint_gt(bounded, 0); /* the previous values came back */
+		ck_assert_int_eq(weft_file_max_workers(&b2, &u2), 0);
+		ck_assert_uint_eq(b2, 2);
+		ck_assert_uint_eq(u2, unbounded);
+	} else { /* no kernel workers to cap */
+		ck_assert_uint_eq(bounded, 0);
+		ck_assert_uint_eq(unbounded, 0);
+	}
 	/* Buffered writes (which go to io-wq on most file systems) still complete. */
 	ck_assert_int_eq(weft_file_open(&f, tpath("w"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
 	for (int i = 0; i < 16; i++)

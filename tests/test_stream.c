@@ -483,9 +483,9 @@ static void piped_open(struct piped *p)
 static void piped_close(struct piped *p)
 {
 	weft_stream_free(p->s);
-	close(p->fd[0]);
+	weft__fd_close(p->fd[0]);
 	if (p->fd[1] >= 0)
-		close(p->fd[1]);
+		weft__fd_close(p->fd[1]);
 }
 
 static int m_deadline_keeps_partial_line(void *arg)
@@ -503,7 +503,7 @@ static int m_deadline_keeps_partial_line(void *arg)
 	ck_assert_int_eq(write(p.fd[1], "def\nz", 5), 5);
 	ck_assert_int_eq(weft_stream_read_line(p.s, buf, sizeof(buf), 0), 7);
 	ck_assert_int_eq(memcmp(buf, "abcdef\n", 7), 0);
-	close(p.fd[1]);
+	weft__fd_close(p.fd[1]);
 	p.fd[1] = -1;
 	ck_assert_int_eq(weft_stream_read_line(p.s, buf, sizeof(buf), 0), 1);
 	ck_assert_int_eq(weft_stream_read_line(p.s, buf, sizeof(buf), 0), 0);
