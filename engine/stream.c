@@ -9,11 +9,11 @@
  * shows up as a transport error, and whatever was already buffered stays buffered.
  */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "weft/stream.h"
 #include "alloc.h"
+#include "iov.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -408,20 +408,6 @@ static int flush(struct weft_stream *s)
 	return 0;
 }
 
-/* The bytes in @iov, or -1 if they add up past SSIZE_MAX (checked per entry: a sum that wrapped
- * would look small and fit the write buffer). */
-static ssize_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t total = 0;
-
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
-			return -1;
-		total += iov[i].iov_len;
-	}
-	return (ssize_t)total;
-}
-
 static void gather(struct weft_stream *s, const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++) {
@@ -442,16 +428,11 @@ static int write_begin(struct weft_stream *s)
 
 ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
 {
-	ssize_t sum;
 	size_t total;
 	int r;
 
-	if (!s || iovcnt < 0 || iovcnt > IOV_MAX || (!iov && iovcnt))
+	if (!s || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
-	sum = iov_total(iov, iovcnt);
-	if (sum < 0)
-		return -EINVAL;
-	total = (size_t)sum;
 	r = write_begin(s);
 	if (r)
 		return r;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "weft/file.h"
+#include "engine/iov.h"
 #include "engine/loop.h"
 #include "engine/op.h"
 
@@ -72,15 +73,6 @@ static inline void pos_settle(weft_file *file, int64_t at, size_t claimed, ssize
 
 	if (file->pos == at + (int64_t)claimed)
 		file->pos = at + (int64_t)used;
-}
-
-static inline size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-
-	for (int i = 0; iov && i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return n;
 }
 
 /* One read/write-family op through the ring (file.c). @sqe_flags: IOSQE_ASYNC etc. */

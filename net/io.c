@@ -2,9 +2,9 @@
 /* Byte I/O on sockets: recv, send (all / some / gathered), sendfile, and the stream transport. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <unistd.h>
 
+#include "engine/iov.h"
 #include "engine/op.h"
 #include "sock.h"
 
@@ -70,16 +70,11 @@ static int sendv_batch(struct iovec *out, const struct iovec *iov, int iovcnt, i
 ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int iovcnt)
 {
 	struct iovec batch[SENDV_BATCH];
-	size_t total = 0, skip = 0;
+	size_t total, skip = 0;
 	int i = 0;
 
-	if (!sock || iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov))
+	if (!sock || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
-	for (int k = 0; k < iovcnt; k++) {
-		if (iov[k].iov_len > SSIZE_MAX - total)
-			return -EINVAL;
-		total += iov[k].iov_len;
-	}
 	for (;;) {
 		int n = sendv_batch(batch, iov, iovcnt, i, skip);
 		ssize_t sent;

@@ -179,6 +179,18 @@ static int rw_main(void *arg)
 	iov[0] = (struct iovec){"XY", 2};
 	ck_assert_int_eq(weft_file_writev(f, iov, 1), 2);
 	ck_assert_int_eq(weft_file_tell(f), 38);
+	/* Lengths whose sum wraps (or passes SSIZE_MAX) are refused before the position moves. */
+	iov[0] = (struct iovec){x, SIZE_MAX};
+	iov[1] = (struct iovec){y, 2};
+	ck_assert_int_eq(weft_file_writev(f, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
+	iov[0].iov_len = (size_t)SSIZE_MAX;
+	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_file_pwritev(f, iov, 2, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_preadv(f, iov, 2, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_readv(f, iov, -1), -EINVAL);
+	ck_assert_int_eq(weft_file_writev(f, iov, IOV_MAX + 1), -EINVAL);
+	ck_assert_int_eq(weft_file_tell(f), 38);
 
 	ck_assert_int_eq(weft_file_seek(f, -3, SEEK_END), 35);
 	ck_assert_int_eq(weft_file_seek(f, 2, SEEK_CUR), 37);
