@@ -94,7 +94,8 @@ int weft__file_openat_fd(int dirfd, const char *path, int flags, mode_t mode);
 /* Close a descriptor through the ring (close(2) outside a fiber); never interrupted. */
 int weft__file_close_fd(int fd);
 
-/* A pipe for IORING_OP_SPLICE (splice.c). */
+/* A pipe for IORING_OP_SPLICE. Unused since copies and sendfile moved to the engine's
+ * weft__splice (a pipe per call); reg.c's cache goes with its rewrite. */
 struct weft__file_pipe {
 	int r, w;
 	size_t cap;

@@ -138,6 +138,9 @@ START_TEST(calls_outside_a_fiber_are_eperm)
 	ck_assert_int_eq(weft_file_fsync(f), -EPERM);
 	ck_assert_int_eq(weft_file_unlink(tpath("x")), -EPERM);
 	ck_assert_int_eq(weft_file_replace_atomic(tpath("x"), "a", 1, 0644), -EPERM);
+	ck_assert_int_eq(weft_file_copy(f, f, 10), -EPERM);
+	ck_assert_int_eq(weft_file_copy(f, f, 0), -EPERM); /* even with nothing to move */
+	ck_assert_int_eq(weft_file_sendfile(f, 1, 0, 0), -EPERM);
 	ck_assert_int_eq(weft_file_close(f), 0); /* plain close(2) outside a fiber */
 	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
 }
