@@ -14,6 +14,7 @@
 
 #include "weft/frame.h"
 #include "alloc.h"
+#include "delim.h"
 
 #define DELIM_MAX WEFT_STREAM_DELIM_MAX
 
@@ -22,7 +23,7 @@ struct weft_framer {
 	struct weft_frame_spec spec;
 	uint8_t delim[DELIM_MAX];
 	size_t pending; /* the frame (or reported garbage) last returned: consumed next call */
-	size_t scanned; /* a delimiter search found none in this many bytes (resume point) */
+	size_t scanned; /* weft__delim_scan's resume point in the unconsumed bytes */
 	size_t need;	/* the parser's last "need n bytes" (0: one more, as many as come) */
 	/* Resynchronising after an oversized frame: bytes still to drop, or drop through the
 	 * next delimiter. Kept across calls, so an interrupted skip resumes. */
@@ -106,23 +107,15 @@ static int parse_length(void *arg, const uint8_t *data, size_t avail, size_t max
 static int parse_delim_at(struct weft_framer *f, const uint8_t *data, size_t avail, size_t max,
 			  size_t off, struct weft_frame *fr)
 {
-	size_t dlen = f->spec.delim_len, from = f->scanned >= dlen ? f->scanned - (dlen - 1) : 0;
-	const uint8_t *p;
-	size_t end;
+	size_t dlen = f->spec.delim_len;
+	size_t end = weft__delim_scan(data, avail, off, f->delim, dlen, &f->scanned);
 
-	if (from < off)
-		from = off;
-	p = avail > from ? memmem(data + from, avail - from, f->delim, dlen) : NULL;
-	if (p) {
-		end = (size_t)(p - data) + dlen;
-		f->scanned = 0;
-		/* Too long, but its end is in sight: drop exactly that much. */
-		if (end > max)
-			return too_big(fr, end);
-		return frame_ok(fr, data, end, off, end - off - dlen);
-	}
-	f->scanned = avail;
-	return avail >= max ? too_big(fr, 0) : need(fr, 0);
+	if (!end)
+		return avail >= max ? too_big(fr, 0) : need(fr, 0);
+	/* Too long, but its end is in sight: drop exactly that much. */
+	if (end > max)
+		return too_big(fr, end);
+	return frame_ok(fr, data, end, off, end - off - dlen);
 }
 
 static int parse_delim(void *arg, const uint8_t *data, size_t avail, size_t max,
@@ -260,8 +253,9 @@ static int peek(struct weft_framer *f, size_t want, const uint8_t **data, size_t
  * (keeping a possible partial delimiter at the end of the buffer for the next look). */
 static int resync(struct weft_framer *f)
 {
-	size_t dlen = f->spec.delim_len, avail, keep = 0, end;
-	const uint8_t *data, *p;
+	size_t avail, keep = 0, end;
+	const uint8_t *data;
+	bool found;
 	int r;
 
 	while (f->skip_left) {
@@ -280,11 +274,10 @@ static int resync(struct weft_framer *f)
 		}
 		if (r < 0)
 			return r;
-		p = memmem(data, avail, f->delim, dlen);
-		end = p ? (size_t)(p - data) + dlen : avail - (avail < dlen ? avail : dlen - 1);
+		end = weft__delim_skip(data, avail, f->delim, f->spec.delim_len, &found);
 		drop(f, end);
 		keep = avail - end;
-		f->skip_to_delim = !p;
+		f->skip_to_delim = !found;
 	}
 	return 1;
 }

@@ -13,6 +13,8 @@
  *   per-loop state module slots keyed at run time
  *   resources      the registered-file table and buffers (resource.c)
  *   memory         alloc.h: the library's allocator
+ *   helpers        iov.h (checked iovec sums), delim.h (delimiter scans), splice.h (kernel
+ *                  copies through a pipe)
  */
 #ifndef WEFT_ENGINE_MODULE_H
 #define WEFT_ENGINE_MODULE_H
@@ -22,11 +24,14 @@
 
 #include "weft/loop.h"
 #include "alloc.h"
+#include "delim.h"
+#include "iov.h"
 #include "list.h"
 #include "multishot.h"
 #include "op.h"
 #include "opdef.h"
 #include "sched.h"
+#include "splice.h"
 #include "waitq.h"
 
 /* ---- fibers ---------------------------------------------------------------------------------- */

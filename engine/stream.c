@@ -9,11 +9,12 @@
  * shows up as a transport error, and whatever was already buffered stays buffered.
  */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "weft/stream.h"
 #include "alloc.h"
+#include "delim.h"
+#include "iov.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -155,38 +156,32 @@ static int fill(struct weft_stream *s)
 	return 1;
 }
 
-/* Offset just past the first @delim in the buffer at or after @from, or 0 if none. */
-static size_t find_delim(const struct weft_stream *s, size_t from, const void *delim, size_t dlen)
+/* Offset just past the first @delim in the buffer, or 0; *@scanned is the resume point
+ * (weft__delim_scan: 0 for a new search, kept between fills, never across a consume). */
+static size_t find_delim(const struct weft_stream *s, const void *delim, size_t dlen,
+			 size_t *scanned)
 {
-	const char *base = s->rbuf + s->rhead;
-	const char *p = memmem(base + from, s->rtail - s->rhead - from, delim, dlen);
-
-	return p ? (size_t)(p - base) + dlen : 0;
-}
-
-/* Where to resume a delimiter search after @scanned bytes held none: a delimiter may straddle
- * the boundary, so back up by its length less one. */
-static size_t rescan_from(size_t scanned, size_t dlen)
-{
-	return scanned >= dlen ? scanned - (dlen - 1) : 0;
+	if (!s->rbuf)
+		return 0;
+	return weft__delim_scan(s->rbuf + s->rhead, s->rtail - s->rhead, 0, delim, dlen, scanned);
 }
 
 /* Finish skipping an over-long line: discard through its delimiter, across as many reads as
  * it takes. Every read call starts here, so the next one sees the next line. */
 static int skip_line(struct weft_stream *s)
 {
-	size_t dlen = s->skip_dlen;
+	bool found;
+	int r;
 
 	while (s->skip_dlen) {
-		size_t end = s->rbuf ? find_delim(s, 0, s->skip_delim, dlen) : 0;
-		int r;
-
-		if (end) {
-			consume(s, end);
-			s->skip_dlen = 0;
-			break;
+		if (s->rbuf) {
+			consume(s, weft__delim_skip(s->rbuf + s->rhead, s->rtail - s->rhead,
+						    s->skip_delim, s->skip_dlen, &found));
+			if (found) {
+				s->skip_dlen = 0;
+				break;
+			}
 		}
-		consume(s, rescan_from(s->rtail - s->rhead, dlen));
 		r = fill(s);
 		if (r < 0)
 			return r;
@@ -265,18 +260,18 @@ int weft_stream_read_exactly(weft_stream *s, void *buf, size_t len, size_t *got)
 static ssize_t read_until(struct weft_stream *s, void *buf, size_t max, const void *delim,
 			  size_t dlen)
 {
-	size_t scanned = 0, end;
+	size_t scanned = 0, avail, end;
 	int r;
 
 	for (;;) {
-		end = s->rbuf ? find_delim(s, rescan_from(scanned, dlen), delim, dlen) : 0;
+		end = find_delim(s, delim, dlen, &scanned);
 		if (end && end <= max) {
 			memcpy(buf, s->rbuf + s->rhead, end);
 			consume(s, end);
 			return (ssize_t)end;
 		}
-		scanned = s->rtail - s->rhead;
-		if (end || scanned >= max || scanned == s->rcap) {
+		avail = s->rtail - s->rhead;
+		if (end || avail >= max || avail == s->rcap) {
 			/* Too long: skip it through its delimiter from the next call on. */
 			memcpy(s->skip_delim, delim, dlen);
 			s->skip_dlen = dlen;
@@ -286,7 +281,7 @@ static ssize_t read_until(struct weft_stream *s, void *buf, size_t max, const vo
 		if (r < 0)
 			return r;
 		if (r == 0) /* EOF: what is left is the last line, then 0 */
-			return (ssize_t)take(s, buf, scanned);
+			return (ssize_t)take(s, buf, avail);
 	}
 }
 
@@ -408,20 +403,6 @@ static int flush(struct weft_stream *s)
 	return 0;
 }
 
-/* The bytes in @iov, or -1 if they add up past SSIZE_MAX (checked per entry: a sum that wrapped
- * would look small and fit the write buffer). */
-static ssize_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t total = 0;
-
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
-			return -1;
-		total += iov[i].iov_len;
-	}
-	return (ssize_t)total;
-}
-
 static void gather(struct weft_stream *s, const struct iovec *iov, int iovcnt)
 {
 	for (int i = 0; i < iovcnt; i++) {
@@ -442,16 +423,11 @@ static int write_begin(struct weft_stream *s)
 
 ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
 {
-	ssize_t sum;
 	size_t total;
 	int r;
 
-	if (!s || iovcnt < 0 || iovcnt > IOV_MAX || (!iov && iovcnt))
+	if (!s || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
-	sum = iov_total(iov, iovcnt);
-	if (sum < 0)
-		return -EINVAL;
-	total = (size_t)sum;
 	r = write_begin(s);
 	if (r)
 		return r;

@@ -71,15 +71,6 @@ static inline void pos_settle(weft_file *file, int64_t at, size_t claimed, ssize
 		file->pos = at + (int64_t)used;
 }
 
-static inline size_t iov_total(const struct iovec *iov, int iovcnt)
-{
-	size_t n = 0;
-
-	for (int i = 0; iov && i < iovcnt; i++)
-		n += iov[i].iov_len;
-	return n;
-}
-
 /* One read/write-family op through the ring (file.c). @sqe_flags: IOSQE_ASYNC etc. */
 ssize_t weft__file_rw(weft_file *file, int opcode, const void *addr, unsigned len, int64_t off,
 		      unsigned sqe_flags, unsigned buf_index);
@@ -99,16 +90,6 @@ int weft__file_openat_fd(int dirfd, const char *path, int flags, mode_t mode);
 /* Close a descriptor through the ring (close(2) outside a fiber); never interrupted. */
 int weft__file_close_fd(int fd);
 
-/* A pipe for IORING_OP_SPLICE (splice.c). */
-struct weft__file_pipe {
-	int r, w;
-	size_t cap;
-};
-/* The calling loop's cached pipe if free, else a new one (reg.c). 0 or a negative errno. */
-int weft__file_pipe_get(struct weft__file_pipe *p);
-/* Give a pipe back: the loop keeps its cached pipe for the next splice if @clean (empty); any
- * other is closed. */
-void weft__file_pipe_put(struct weft__file_pipe *p, bool clean);
 
 /* Registered-file table (reg.c): release @file's slot. */
 void weft__file_unregister(weft_file *file);

@@ -4,7 +4,6 @@
  * read_inline below); what that cannot serve goes through the ring.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 
@@ -114,12 +113,13 @@ static ssize_t file_pread(weft_file *file, void *buf, size_t len, int64_t off)
 
 static ssize_t file_preadv(weft_file *file, const struct iovec *iov, int iovcnt, int64_t off)
 {
+	size_t len;
 	ssize_t r;
 	int err;
 
 	if (!weft__in_fiber())
 		return -EPERM;
-	if (!iov || iovcnt < 0 || iovcnt > IOV_MAX || (off < 0 && file->seekable))
+	if (!iov || weft__iov_total(iov, iovcnt, &len) || (off < 0 && file->seekable))
 		return -EINVAL;
 	if ((err = file_check_loop(file)) || (err = weft__fiber_check(NULL)))
 		return err;
@@ -162,11 +162,11 @@ ssize_t weft_file_read(weft_file *file, void *buf, size_t len)
 
 ssize_t weft_file_readv(weft_file *file, const struct iovec *iov, int iovcnt)
 {
-	size_t len = iov_total(iov, iovcnt);
+	size_t len;
 	int64_t at;
 	ssize_t r;
 
-	if (!file)
+	if (!file || weft__iov_total(iov, iovcnt, &len))
 		return -EINVAL;
 	at = pos_claim(file, len);
 	r = file_preadv(file, iov, iovcnt, at);

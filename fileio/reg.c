@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Registered files and buffers, through the engine's tables (engine/module.h), and per-loop
- * state (a module slot): the files registered on the loop, forgotten when it closes, and a cached
- * pipe for splices.
+ * state (a module slot): the files registered on the loop, forgotten when it closes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +13,7 @@
 static const struct weft__slot_key file_key = {"fileio"};
 
 struct file_state {
-	struct weft__list files;     /* registered weft_files: forgotten when the loop closes */
-	struct weft__file_pipe pipe; /* reused by copies and sendfile: 4 syscalls fewer each */
-	bool pipe_cached, pipe_busy;
+	struct weft__list files; /* registered weft_files: forgotten when the loop closes */
 };
 
 static void state_destroy(struct weft_loop *loop, void *arg)
@@ -32,10 +29,6 @@ static void state_destroy(struct weft_loop *loop, void *arg)
 		weft__list_del(pos);
 		f->slot = -1;
 		f->reg = NULL;
-	}
-	if (st->pipe_cached) {
-		weft__fd_close(st->pipe.r);
-		weft__fd_close(st->pipe.w);
 	}
 	weft__delete(st);
 }
@@ -151,59 +144,4 @@ ssize_t weft_file_pwrite_fixed(weft_file *file, const void *buf, size_t len, int
 	if ((err = fixed_check(index, buf, len)))
 		return err;
 	return weft__file_rw(file, IORING_OP_WRITE_FIXED, buf, (unsigned)len, offset, 0, index);
-}
-
-/* ---- the splice pipe ------------------------------------------------------------------------ */
-
-#define PIPE_WANT (1024 * 1024) /* a bigger pipe halves the op count; 64 KiB if refused */
-
-static int pipe_open(struct weft__file_pipe *p)
-{
-	int fds[2], sz;
-
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	p->r = fds[0];
-	p->w = fds[1];
-	sz = fcntl(p->w, F_SETPIPE_SZ, PIPE_WANT);
-	if (sz < 0)
-		sz = fcntl(p->w, F_GETPIPE_SZ);
-	p->cap = sz > 0 ? (size_t)sz : 65536;
-	return 0;
-}
-
-int weft__file_pipe_get(struct weft__file_pipe *p)
-{
-	struct weft_loop *loop = weft_loop_current();
-	struct file_state *st = loop ? state_get(loop) : NULL;
-	int err;
-
-	if (st && st->pipe_cached && !st->pipe_busy) {
-		*p = st->pipe;
-		st->pipe_busy = true;
-		return 0;
-	}
-	if ((err = pipe_open(p)))
-		return err;
-	if (st && !st->pipe_cached) {
-		st->pipe = *p;
-		st->pipe_cached = st->pipe_busy = true;
-	}
-	return 0;
-}
-
-void weft__file_pipe_put(struct weft__file_pipe *p, bool clean)
-{
-	struct weft_loop *loop = weft_loop_current();
-	struct file_state *st = loop ? weft__loop_slot(loop, &file_key) : NULL;
-	bool cached = st && st->pipe_cached && st->pipe.r == p->r;
-
-	if (cached && clean) {
-		st->pipe_busy = false;
-		return;
-	}
-	if (cached) /* bytes stuck in it after a failed drain: never reuse */
-		st->pipe_cached = st->pipe_busy = false;
-	weft__fd_close(p->r);
-	weft__fd_close(p->w);
 }

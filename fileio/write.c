@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Writes: one op each (buffered writes go to io-wq on most file systems: see the README). */
 #include <errno.h>
-#include <limits.h>
 #include <sys/uio.h>
 
 #include "internal.h"
@@ -28,7 +27,9 @@ ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t o
 
 ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, int64_t offset)
 {
-	if (!file || !iov || iovcnt < 0 || iovcnt > IOV_MAX || (offset < 0 && file->seekable))
+	size_t len;
+
+	if (!file || !iov || weft__iov_total(iov, iovcnt, &len) || (offset < 0 && file->seekable))
 		return -EINVAL;
 	return weft__file_rw(file, IORING_OP_WRITEV, iov, (unsigned)iovcnt, offset, 0, 0);
 }
@@ -50,11 +51,11 @@ ssize_t weft_file_write(weft_file *file, const void *buf, size_t len)
 
 ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt)
 {
-	size_t len = iov_total(iov, iovcnt);
+	size_t len;
 	int64_t at;
 	ssize_t r;
 
-	if (!file)
+	if (!file || weft__iov_total(iov, iovcnt, &len))
 		return -EINVAL;
 	at = pos_claim(file, len);
 	r = weft_file_pwritev(file, iov, iovcnt, at);

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Byte I/O on sockets: recv, send (all / some / gathered), sendfile, and the stream transport. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include "sock.h"
 
@@ -11,8 +8,6 @@
 #define OP_MAX_LEN (1u << 30)
 /* Gathered sends go out in batches of this many iovecs, copied to the stack (they get edited). */
 #define SENDV_BATCH 64
-/* Splice through a pipe of the default size (16 pages) a pipe-full at a time. */
-#define SPLICE_CHUNK (64 * 1024)
 
 static inline unsigned op_len(size_t len)
 {
@@ -69,16 +64,11 @@ static int sendv_batch(struct iovec *out, const struct iovec *iov, int iovcnt, i
 ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int iovcnt)
 {
 	struct iovec batch[SENDV_BATCH];
-	size_t total = 0, skip = 0;
+	size_t total, skip = 0;
 	int i = 0;
 
-	if (!sock || iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov))
+	if (!sock || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
-	for (int k = 0; k < iovcnt; k++) {
-		if (iov[k].iov_len > SSIZE_MAX - total)
-			return -EINVAL;
-		total += iov[k].iov_len;
-	}
 	for (;;) {
 		int n = sendv_batch(batch, iov, iovcnt, i, skip);
 		ssize_t sent;
@@ -97,62 +87,14 @@ ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int iovcnt)
 	}
 }
 
-/* ---- sendfile: file -> pipe -> socket, never through user memory -------------------------- */
-
-static ssize_t splice_op(int in, int64_t off_in, int out, unsigned len)
-{
-	struct weft__op op;
-	struct io_uring_sqe *sqe = weft__op_start(&op);
-
-	if (!sqe)
-		return op.res;
-	io_uring_prep_splice(sqe, in, off_in, out, -1, len, SPLICE_F_MOVE);
-	return weft__op_wait(&op, sqe);
-}
-
-/* Move @len bytes sitting in the pipe to the socket; *@moved counts what the socket took, also
- * when an error (or a cancel) stops it part-way, so the caller's count stays true. */
-static ssize_t pipe_drain(int pipe_rd, int sock, size_t len, size_t *moved)
-{
-	*moved = 0;
-	while (*moved < len) {
-		ssize_t n = splice_op(pipe_rd, -1, sock, op_len(len - *moved));
-		if (n <= 0)
-			return n < 0 ? n : -EPIPE;
-		*moved += (size_t)n;
-	}
-	return 0;
-}
+/* ---- sendfile: file -> pipe -> socket (engine/splice.c) --------------------------------- */
 
 ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count)
 {
-	size_t done = 0;
-	ssize_t err = 0;
-	int p[2];
-
 	if (!sock || off < 0)
 		return -EINVAL;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	while (!count || done < count) {
-		size_t want = count ? count - done : SPLICE_CHUNK;
-		ssize_t n = splice_op(fd, off + (off_t)done, p[1],
-				      op_len(want < SPLICE_CHUNK ? want : SPLICE_CHUNK));
-
-		size_t moved;
-
-		if (n <= 0) {
-			err = n;
-			break;
-		}
-		err = pipe_drain(p[0], sock->fd, (size_t)n, &moved);
-		done += moved;
-		if (err)
-			break; /* what stayed in the pipe is dropped with it: @done is what was sent */
-	}
-	close(p[0]);
-	close(p[1]);
-	return done ? (ssize_t)done : err;
+	/* Count 0 is "to the end of the file" here (net.h), unlike sendfile(2). */
+	return (ssize_t)weft__splice(fd, off, sock->fd, -1, count ? count : WEFT__SPLICE_TO_END);
 }
 
 /* ---- the stream transport -------------------------------------------------------------- */

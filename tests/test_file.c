@@ -138,6 +138,9 @@ START_TEST(calls_outside_a_fiber_are_eperm)
 	ck_assert_int_eq(weft_file_fsync(f), -EPERM);
 	ck_assert_int_eq(weft_file_unlink(tpath("x")), -EPERM);
 	ck_assert_int_eq(weft_file_replace_atomic(tpath("x"), "a", 1, 0644), -EPERM);
+	ck_assert_int_eq(weft_file_copy(f, f, 10), -EPERM);
+	ck_assert_int_eq(weft_file_copy(f, f, 0), -EPERM); /* even with nothing to move */
+	ck_assert_int_eq(weft_file_sendfile(f, 1, 0, 0), -EPERM);
 	ck_assert_int_eq(weft_file_close(f), 0); /* plain close(2) outside a fiber */
 	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
 }
@@ -178,6 +181,18 @@ static int rw_main(void *arg)
 	ck_assert_int_eq(memcmp(x, "bc", 2), 0);
 	iov[0] = (struct iovec){"XY", 2};
 	ck_assert_int_eq(weft_file_writev(f, iov, 1), 2);
+	ck_assert_int_eq(weft_file_tell(f), 38);
+	/* Lengths whose sum wraps (or passes SSIZE_MAX) are refused before the position moves. */
+	iov[0] = (struct iovec){x, SIZE_MAX};
+	iov[1] = (struct iovec){y, 2};
+	ck_assert_int_eq(weft_file_writev(f, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
+	iov[0].iov_len = (size_t)SSIZE_MAX;
+	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_file_pwritev(f, iov, 2, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_preadv(f, iov, 2, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_readv(f, iov, -1), -EINVAL);
+	ck_assert_int_eq(weft_file_writev(f, iov, IOV_MAX + 1), -EINVAL);
 	ck_assert_int_eq(weft_file_tell(f), 38);
 
 	ck_assert_int_eq(weft_file_seek(f, -3, SEEK_END), 35);

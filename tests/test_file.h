@@ -147,5 +147,15 @@ static void run_main(int (*fn)(void *), void *arg)
 	ck_assert_msg(r == 0, "fiber failed: %s (%d)", weft_strerror(r), r);
 }
 
+/* A test that runs @fn as the main fiber of a fresh loop and checks no descriptor leaked. */
+#define FIBER_FD_TEST(name, fn)                            \
+	START_TEST(name)                                   \
+	{                                                  \
+		int fds_before = count_fds();              \
+		run_main(fn, NULL);                        \
+		ck_assert_int_eq(count_fds(), fds_before); \
+	}                                                  \
+	END_TEST
+
 #pragma GCC diagnostic pop
 #endif

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -311,14 +312,47 @@ static int copy_main(void *arg)
 	return 0;
 }
 
-START_TEST(copy_files)
-{
-	int fds = count_fds();
+FIBER_FD_TEST(copy_files, copy_main)
 
-	run_main(copy_main, NULL);
-	ck_assert_int_eq(count_fds(), fds);
+/* Count 0 copies nothing. A copy cut short by its destination (a file-size limit in the middle
+ * of one pipe-full) returns exactly what was written, both positions move by exactly that, the
+ * next call reports the error, and once the limit is lifted the copy resumes without a gap. */
+static int copy_partial_main(void *arg)
+{
+	const size_t len = 300000, limit = 150007;
+	struct rlimit old, lim;
+	weft_file *in, *out;
+	void *data;
+	size_t got;
+
+	put_file(tpath("src"), big, len);
+	ck_assert_int_eq(weft_file_open(&in, tpath("src"), O_RDONLY, 0), 0);
+	ck_assert_int_eq(weft_file_open(&out, tpath("dst"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+	ck_assert_int_eq(weft_file_copy(out, in, 0), 0);
+	ck_assert_int_eq(weft_file_tell(in), 0);
+	ck_assert_int_eq(weft_file_tell(out), 0);
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = (struct rlimit){.rlim_cur = limit, .rlim_max = old.rlim_max};
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ck_assert_int_eq(weft_file_copy(out, in, UINT64_MAX), (int64_t)limit);
+	ck_assert_int_eq(weft_file_tell(in), (int64_t)limit);
+	ck_assert_int_eq(weft_file_tell(out), (int64_t)limit);
+	ck_assert_int_eq(weft_file_copy(out, in, UINT64_MAX), -EFBIG);
+	ck_assert_int_eq(weft_file_tell(in), (int64_t)limit);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_eq(weft_file_copy(out, in, UINT64_MAX), (int64_t)(len - limit));
+	ck_assert_int_eq(weft_file_close(in), 0);
+	ck_assert_int_eq(weft_file_close(out), 0);
+	ck_assert_int_eq(weft_file_load(tpath("dst"), &data, &got, 0), 0);
+	ck_assert_uint_eq(got, len);
+	ck_assert_int_eq(memcmp(data, big, len), 0);
+	free(data);
+	return 0;
 }
-END_TEST
+
+FIBER_FD_TEST(copy_zero_and_partial, copy_partial_main)
 
 struct sink {
 	int fd;
@@ -355,6 +389,7 @@ static int sendfile_main(void *arg)
 	/* Past the end: a short count, not an error. */
 	ck_assert_int_eq(weft_file_sendfile(f, sv[0], sizeof(big) - 3, 100), 3);
 	ck_assert_int_eq(weft_file_sendfile(f, sv[0], -1, 100), -EINVAL);
+	ck_assert_int_eq(weft_file_sendfile(f, sv[0], 0, 0), 0); /* as sendfile(2): nothing */
 	close(sv[0]);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, 0);
@@ -373,14 +408,45 @@ static int sendfile_main(void *arg)
 	return 0;
 }
 
-START_TEST(sendfile_to_socket)
-{
-	int fds = count_fds();
+FIBER_FD_TEST(sendfile_to_socket, sendfile_main)
 
-	run_main(sendfile_main, NULL);
-	ck_assert_int_eq(count_fds(), fds);
+/* A sendfile cut short by its deadline (the peer reads nothing) returns exactly what the socket
+ * took: the peer then reads that many bytes, no more. */
+static int sendfile_deadline_main(void *arg)
+{
+	const size_t len = 2 << 20;
+	int sz = 4096, sv[2];
+	weft_file *f, *peer;
+	weft_scope sc;
+	int64_t r;
+	ssize_t n;
+	size_t got = 0;
+	char *buf = malloc(len);
+
+	put_file(tpath("src"), big, len);
+	ck_assert_int_eq(weft_file_open(&f, tpath("src"), O_RDONLY, 0), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+	ck_assert_int_eq(weft_scope_enter(&sc, weft_now() + 100 * WEFT_MSEC, 0), 0);
+	r = weft_file_sendfile(f, sv[0], 0, len);
+	weft_scope_exit(&sc);
+	ck_assert_int_gt(r, 0); /* some went: the socket buffers hold at least a few KiB */
+	ck_assert_int_lt(r, (int64_t)len);
+	ck_assert_int_eq(shutdown(sv[0], SHUT_WR), 0);
+	ck_assert_int_eq(weft_file_from_fd(&peer, sv[1]), 0);
+	while ((n = weft_file_read(peer, buf + got, len - got)) > 0)
+		got += (size_t)n;
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(got, (size_t)r);
+	ck_assert_int_eq(memcmp(buf, big, got), 0);
+	ck_assert_int_eq(weft_file_close(peer), 0);
+	close(sv[0]);
+	ck_assert_int_eq(weft_file_close(f), 0);
+	free(buf);
+	return 0;
 }
-END_TEST
+
+FIBER_FD_TEST(sendfile_deadline_count, sendfile_deadline_main)
 
 static Suite *file_path_suite(void)
 {
@@ -394,7 +460,9 @@ static Suite *file_path_suite(void)
 	tcase_add_test(tc, replace_atomic_killed_at_each_step);
 	tcase_add_test(tc, disk_full_is_enospc);
 	tcase_add_test(tc, copy_files);
+	tcase_add_test(tc, copy_zero_and_partial);
 	tcase_add_test(tc, sendfile_to_socket);
+	tcase_add_test(tc, sendfile_deadline_count);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

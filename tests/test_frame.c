@@ -265,6 +265,25 @@ START_TEST(test_delim_oversized)
 }
 END_TEST
 
+/* A four-byte delimiter that overlaps itself, split across two and three reads anywhere: the
+ * resumed search backs up far enough, in framing and in the skip through an oversized frame. */
+START_TEST(test_delim_overlapping_split)
+{
+	const char in[] = "a\r\n\r\r\n\r\n\r\n\r\nb\r\n\r\n";
+	struct weft_frame_spec spec = {
+	    .kind = WEFT_FRAME_DELIM, .delim = "\r\n\r\n", .delim_len = 4};
+	char big[64];
+
+	check_splits(in, sizeof(in) - 1, &spec, 0, "0:a\\0d\\0a\\0d|0:|0:b|EOF|");
+	check_split_pairs(in, sizeof(in) - 1, &spec, "0:a\\0d\\0a\\0d|0:|0:b|EOF|");
+	/* A 16-byte buffer cannot hold the 47-byte frame: skipped through its delimiter, which
+	 * follows a false start ("\r\n\r"). */
+	memset(big, 'y', 40);
+	memcpy(big + 40, "\r\n\r\r\n\r\nnext\r\n\r\n", 15);
+	check_splits(big, 55, &spec, 16, "Message too long|0:next|EOF|");
+}
+END_TEST
+
 /* ---- tagged: the pyserial-asyncio tutorial's protocol ---------------------------------------- */
 
 /* Tag 1: one length byte and that many bytes; tag 2: up to "\n"; anything else: dropped. */
@@ -648,6 +667,7 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_length_resync_byte);
 	tcase_add_test(tc, test_delim);
 	tcase_add_test(tc, test_delim_oversized);
+	tcase_add_test(tc, test_delim_overlapping_split);
 	tcase_add_test(tc, test_tagged_tutorial);
 	tcase_add_test(tc, test_tagged_report_skipped);
 	tcase_add_test(tc, test_tagged_custom_tags_and_max);

@@ -652,6 +652,8 @@ static int sendv_main(void *arg)
 	ck_assert_int_eq(weft_sock_sendv(c, iov, NIOV), (ssize_t)total);
 	ck_assert_int_eq(weft_sock_sendv(c, iov, 0), 0);
 	ck_assert_int_eq(weft_sock_sendv(c, iov, -1), -EINVAL);
+	struct iovec wrap[2] = {{mem, SIZE_MAX}, {mem, 2}}; /* a sum that wraps: nothing sent */
+	ck_assert_int_eq(weft_sock_sendv(c, wrap, 2), -EINVAL);
 	weft_sock_shutdown(c, SHUT_WR);
 	ck_assert_int_eq(join_status(t), 0);
 	free(mem);

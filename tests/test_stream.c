@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "weft.h"
+#include "engine/delim.h"
 #include "engine/op.h"
 #include "check_main.h"
 
@@ -242,11 +243,52 @@ START_TEST(multibyte_delimiter_at_every_split)
 }
 END_TEST
 
-START_TEST(overlong_line_is_skipped)
+/* A four-byte delimiter that overlaps itself ("\r\n\r" then "\r\n\r\n"): a resumed search
+ * must back up far enough to find it whatever piece each part of it came in. */
+START_TEST(overlapping_delimiter_at_every_split)
 {
-	/* Max 8: the second line is too long; the stream resumes at the third, whatever the split
-	 * and even when the long line outgrows the read buffer. */
-	const char *in = "short\nthis line is far too long for eight bytes\nnext\nlast";
+	const char *const want[] = {"a\r\n\r\r\n\r\n", "\r\n\r\n", "b\r\n\r"};
+
+	lines_at_every_split("a\r\n\r\r\n\r\n\r\n\r\nb\r\n\r", "\r\n\r\n", want, 3);
+}
+END_TEST
+
+/* The scanner itself (engine/delim.h): searching a prefix, then the whole, finds what one search
+ * of the whole finds, at every split, for a delimiter of every length up to the input's. */
+START_TEST(delim_scan_resumes_across_reads)
+{
+	const char in[] = "xx-ab-a-ab-abab-abc-ab-abcd";
+	const size_t len = sizeof(in) - 1;
+	const char *delims[] = {"-", "ab", "-ab", "ab-a", "-abc", "abcd", "zz"};
+
+	for (size_t d = 0; d < sizeof(delims) / sizeof(delims[0]); d++) {
+		size_t dlen = strlen(delims[d]), scanned = 0;
+		const char *p = memmem(in, len, delims[d], dlen);
+		size_t want = p ? (size_t)(p - in) + dlen : 0;
+
+		ck_assert_uint_eq(weft__delim_scan(in, len, 0, delims[d], dlen, &scanned), want);
+		ck_assert_uint_eq(scanned, want ? 0 : len);
+		for (size_t k = 0; k <= len; k++) {
+			size_t end;
+
+			scanned = 0;
+			end = weft__delim_scan(in, k, 0, delims[d], dlen, &scanned);
+			if (!end)
+				end = weft__delim_scan(in, len, 0, delims[d], dlen, &scanned);
+			ck_assert_msg(end == want, "'%s' split at %zu: %zu, want %zu", delims[d], k,
+				      end, want);
+		}
+	}
+}
+END_TEST
+
+/* Read @in's records up to @delim with a maximum of 8 bytes at every split and two buffer sizes:
+ * a 6-byte record, one too long (skipped through its delimiter, even when it outgrows the read
+ * buffer), then @next, then an unterminated @last bytes and the end. */
+static void overlong_at_every_split(const char *in, const char *delim, const char *next,
+				    ssize_t last)
+{
+	const size_t dlen = strlen(delim);
 
 	for (size_t chunk = 1; chunk <= strlen(in); chunk++) {
 		for (size_t rbuf = WEFT_STREAM_DELIM_MAX; rbuf <= 64; rbuf += 48) {
@@ -254,15 +296,36 @@ START_TEST(overlong_line_is_skipped)
 			weft_stream *s = script_stream(&sc, in, chunk, rbuf, 0);
 			char buf[16];
 
-			ck_assert_int_eq(weft_stream_read_line(s, buf, sizeof(buf), 8), 6);
-			ck_assert_int_eq(weft_stream_read_line(s, buf, sizeof(buf), 8), -EMSGSIZE);
-			ck_assert_int_eq(weft_stream_read_line(s, buf, sizeof(buf), 8), 5);
-			ck_assert_int_eq(memcmp(buf, "next\n", 5), 0);
-			ck_assert_int_eq(weft_stream_read_line(s, buf, sizeof(buf), 8), 4);
-			ck_assert_int_eq(weft_stream_read_line(s, buf, sizeof(buf), 8), 0);
+			ck_assert_int_eq(
+			    weft_stream_read_until(s, buf, sizeof(buf), 8, delim, dlen), 6);
+			ck_assert_int_eq(
+			    weft_stream_read_until(s, buf, sizeof(buf), 8, delim, dlen), -EMSGSIZE);
+			ck_assert_int_eq(
+			    weft_stream_read_until(s, buf, sizeof(buf), 8, delim, dlen),
+			    (ssize_t)strlen(next));
+			ck_assert_int_eq(memcmp(buf, next, strlen(next)), 0);
+			ck_assert_int_eq(
+			    weft_stream_read_until(s, buf, sizeof(buf), 8, delim, dlen), last);
+			ck_assert_int_eq(
+			    weft_stream_read_until(s, buf, sizeof(buf), 8, delim, dlen), 0);
 			weft_stream_free(s);
 		}
 	}
+}
+
+START_TEST(overlong_line_is_skipped)
+{
+	overlong_at_every_split("short\nthis line is far too long for eight bytes\nnext\nlast",
+				"\n", "next\n", 4);
+}
+END_TEST
+
+/* The skip through an over-long record's delimiter resumes across reads too, for a four-byte
+ * delimiter with a false start ("\r\n\r") just before it. */
+START_TEST(overlong_record_skipped_through_split_delimiter)
+{
+	overlong_at_every_split("ok\r\n\r\na long record\r\n\r\r\n\r\nnext\r\n\r\nend", "\r\n\r\n",
+				"next\r\n\r\n", 3);
 }
 END_TEST
 
@@ -570,7 +633,10 @@ static Suite *stream_suite(void)
 	tcase_add_test(tc, read_exactly_error_keeps_count);
 	tcase_add_test(tc, read_line_at_every_split);
 	tcase_add_test(tc, multibyte_delimiter_at_every_split);
+	tcase_add_test(tc, overlapping_delimiter_at_every_split);
+	tcase_add_test(tc, delim_scan_resumes_across_reads);
 	tcase_add_test(tc, overlong_line_is_skipped);
+	tcase_add_test(tc, overlong_record_skipped_through_split_delimiter);
 	tcase_add_test(tc, overlong_line_then_plain_read_and_eof);
 	tcase_add_test(tc, peek_and_consume);
 	tcase_add_test(tc, peek_compacts_a_full_buffer);

@@ -260,10 +260,12 @@ WEFT_API int weft_file_load(const char *path, void **bufp, size_t *lenp, size_t 
 /* ---- copying and sending ------------------------------------------------------------------ */
 
 /*
- * weft_file_copy - copy up to @len bytes (UINT64_MAX: to the end of @in) from @in's position to
- * @out's position, advancing both, in the kernel (IORING_OP_SPLICE through a pipe; no copy
- * through user memory). Returns the bytes copied, or a negative errno if nothing could be
- * copied (after a partial copy the count is returned and the error shows at the next call).
+ * weft_file_copy - copy up to @len bytes (UINT64_MAX: to the end of @in; 0: nothing) from @in's
+ * position to @out's position, advancing both by the count copied, in the kernel
+ * (IORING_OP_SPLICE through a pipe; no copy through user memory). Returns the bytes copied, or
+ * a negative errno if nothing could be copied. After a partial copy (an error, a cancel or a
+ * deadline part-way) the count is exactly what reached @out, both positions stop there (so the
+ * next call resumes without a gap, for a seekable @in), and the error shows at the next call.
  * Must run in a fiber.
  */
 WEFT_API int64_t weft_file_copy(weft_file *out, weft_file *in, uint64_t len);
@@ -276,9 +278,13 @@ WEFT_API int weft_file_copy_path(const char *from, const char *to, mode_t mode);
 
 /*
  * weft_file_sendfile - send @len bytes of @file from @offset to socket (or pipe) @sockfd, as
- * sendfile(2) does, through IORING_OP_SPLICE (file -> pipe -> socket). The file's position is
- * not used. Returns the bytes sent (short only at end of file or when the peer went away after
- * some were sent), or a negative errno (-EPIPE, -ECONNRESET ...). Must run in a fiber.
+ * sendfile(2) does, through IORING_OP_SPLICE (file -> pipe -> socket). @len 0 sends nothing and
+ * returns 0, as sendfile(2) does (unlike weft_sock_sendfile, where count 0 means "to the end");
+ * UINT64_MAX sends to the end of the file. The file's position is not used. Returns the bytes
+ * sent, short at end of file or when an error, a cancel or a deadline stopped it part-way: then
+ * exactly what the socket took, so a caller may resume at @offset + count, and the next call
+ * reports the error. A negative errno if nothing was sent (-EPIPE, -ECONNRESET ...). Must run
+ * in a fiber.
  */
 WEFT_API int64_t weft_file_sendfile(weft_file *file, int sockfd, int64_t offset, uint64_t len);
 

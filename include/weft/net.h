@@ -232,10 +232,11 @@ WEFT_API ssize_t weft_sock_sendv(weft_sock *sock, const struct iovec *iov, int i
 /*
  * weft_sock_sendfile - send @count bytes of file @fd from offset @off to the socket, without
  * copying them through user memory (splice through a pipe). @count 0 means up to the end of the
- * file. Returns the bytes sent (less than @count if the file ended first), or a negative errno
- * if nothing could be sent. After a partial send (an error, a cancel or a deadline part-way)
- * the count the socket took is returned, exactly, so a caller may resume at @off + count; the
- * next call reports the error. Must run in a fiber.
+ * file (asyncio's count=None; sendfile(2) and weft_file_sendfile send nothing for 0). Returns
+ * the bytes sent (less than @count if the file ended first), or a negative errno if nothing
+ * could be sent. After a partial send (an error, a cancel or a deadline part-way) the count the
+ * socket took is returned, exactly, so a caller may resume at @off + count; the next call
+ * reports the error. Must run in a fiber.
  */
 WEFT_API ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count);
 
