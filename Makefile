@@ -56,7 +56,8 @@ all: lib examples perf $(B_plain)/weft.pc
 
 help:
 	@echo "make              build libweft.a, $(SONAME), weft.pc, examples and perf programs"
-	@echo "make check        run every Check suite and the self-terminating examples"
+	@echo "make check        run every Check suite and the self-terminating examples, on io_uring"
+	@echo "                  and again on epoll (WEFT_BACKENDS=\"uring epoll\"; set it to pick one)"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -112,7 +113,8 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 
 # ---- tests ---------------------------------------------------------------------------------
 # tests/run runs each suite binary, then each program (the examples not marked no-run and the
-# bare context-switch check), and prints one "N passed, N failed" line; any failure fails it.
+# bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
+# prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
 check: tests examples $(B_plain)/tests/ctx_check
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
