@@ -49,7 +49,7 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	install \
+	check-seccomp install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -58,6 +58,8 @@ help:
 	@echo "make              build libweft.a, $(SONAME), weft.pc, examples and perf programs"
 	@echo "make check        run every Check suite and the self-terminating examples, on io_uring"
 	@echo "                  and again on epoll (WEFT_BACKENDS=\"uring epoll\"; set it to pick one)"
+	@echo "make check-seccomp  the same test set under a seccomp filter that refuses io_uring"
+	@echo "                  (EPERM, as Docker's default profile): AUTO's epoll fallback"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -83,6 +85,9 @@ $(B_$(1))/tests/%: tests/%.c $(B_$(1))/libweft.a
 $(B_$(1))/tests/ctx_check: tests/ctx_check.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1)) -lm
+$(B_$(1))/tests/seccomp_exec: tests/seccomp_exec.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) $$< -o $$@
 $(B_$(1))/examples/%: examples/%.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1))
@@ -118,6 +123,11 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
 check: tests examples $(B_plain)/tests/ctx_check
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# The same test set where io_uring is refused (every process under tests/run inherits the filter):
+# everything must pass on AUTO's fallback to epoll.
+check-seccomp: tests examples $(B_plain)/tests/ctx_check $(B_plain)/tests/seccomp_exec
+	@WEFT_BACKENDS=auto $(B_plain)/tests/seccomp_exec tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
 
 check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
 		$(B_asan)/tests/ctx_check
