@@ -49,14 +49,18 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	install \
+	check-seccomp check-boundaries install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
 
 help:
 	@echo "make              build libweft.a, $(SONAME), weft.pc, examples and perf programs"
-	@echo "make check        run every Check suite and the self-terminating examples"
+	@echo "make check        run every Check suite and the self-terminating examples, on io_uring"
+	@echo "                  and again on epoll (WEFT_BACKENDS=\"uring epoll\"; set it to pick one)"
+	@echo "make check-seccomp  the same test set under a seccomp filter that refuses io_uring"
+	@echo "                  (EPERM, as Docker's default profile): AUTO's epoll fallback"
+	@echo "make check-boundaries  net/, fileio/, serial/ include no engine header but engine/module.h"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -82,6 +86,9 @@ $(B_$(1))/tests/%: tests/%.c $(B_$(1))/libweft.a
 $(B_$(1))/tests/ctx_check: tests/ctx_check.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1)) -lm
+$(B_$(1))/tests/seccomp_exec: tests/seccomp_exec.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CF_$(1)) $$< -o $$@
 $(B_$(1))/examples/%: examples/%.c $(B_$(1))/libweft.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CF_$(1)) $$< -o $$@ $(B_$(1))/libweft.a $$(LD_$(1))
@@ -112,10 +119,29 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 
 # ---- tests ---------------------------------------------------------------------------------
 # tests/run runs each suite binary, then each program (the examples not marked no-run and the
-# bare context-switch check), and prints one "N passed, N failed" line; any failure fails it.
+# bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
+# prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
-check: tests examples $(B_plain)/tests/ctx_check
+check: check-boundaries tests examples $(B_plain)/tests/ctx_check
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# The same test set where io_uring is refused (every process under tests/run inherits the filter):
+# everything must pass on AUTO's fallback to epoll.
+check-seccomp: tests examples $(B_plain)/tests/ctx_check $(B_plain)/tests/seccomp_exec
+	@WEFT_BACKENDS=auto $(B_plain)/tests/seccomp_exec tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# DESIGN.md 4: net/, fileio/ and serial/ reach the engine through engine/module.h alone.
+BOUNDARY_SRC = $(wildcard net/*.[ch] fileio/*.[ch] serial/*.[ch])
+INCLUDE_RE := [[:space:]]*\#[[:space:]]*include[[:space:]]*["<]
+check-boundaries:
+	@bad=$$(grep -HnE '^$(INCLUDE_RE)([^">]*/)?engine/' $(BOUNDARY_SRC) /dev/null | \
+		grep -vE '^[^:]*:[0-9]+:$(INCLUDE_RE)(\.\./)?engine/module\.h[">]'); \
+	if [ -n "$$bad" ]; then \
+		echo "check-boundaries: net/, fileio/ and serial/ may include only engine/module.h" \
+			"of the engine:"; \
+		echo "$$bad" | sed 's/^/    /'; \
+		exit 1; \
+	fi
 
 check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
 		$(B_asan)/tests/ctx_check
