@@ -11,6 +11,11 @@
  *                                        queue, 32 in flight (run_in_executor / aiofiles)
  *   file.randread_pool4_eventfd          the same, completions announced through an eventfd the
  *                                        loop thread sleeps on, as asyncio's self-pipe does
+ *   file.fallback_randread_pool4         file.randread_pool4 with weft's loop on the readiness
+ *                                        backend (opts.backend = WEFT_BACKEND_EPOLL: preadv2
+ *                                        RWF_NOWAIT on the loop thread, else the thread pool);
+ *                                        not measured (and the suite fails) where the loop does
+ *                                        not run on it
  *   file.pread_cached                    one fiber's cached 4 KiB reads vs plain pread(2) on one
  *                                        thread: CPU time per read side by side
  *   file.randread_cached_qd32            32 fibers, cached  vs fio io_uring depth 32, cached
@@ -34,6 +39,7 @@
  * Throughputs are ops or bytes per second of wall time; the CPU time of the process under test
  * (getrusage; fio's own usr+sys) is printed per operation beside them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -242,10 +248,11 @@ static void fio_run(const char *args, const char *path, const char *rw, bool byt
 /* ---- weft: random reads from N fibers ------------------------------------------------------- */
 
 /* Options of a weft random-read run (the file.opt_* comparisons switch them). */
-#define O_REG	  1u /* registered file */
-#define O_FIXED	  2u /* fixed buffers (implies O_REG) */
-#define O_RING	  4u /* no inline page-cache attempt: every read through the ring */
-#define O_NOASYNC 8u /* no IOSQE_ASYNC for large cold reads */
+#define O_REG	  1u  /* registered file */
+#define O_FIXED	  2u  /* fixed buffers (implies O_REG) */
+#define O_RING	  4u  /* no inline page-cache attempt: every read through the ring */
+#define O_NOASYNC 8u  /* no IOSQE_ASYNC for large cold reads */
+#define O_EPOLL	  16u /* the loop on the readiness backend (opts.backend = WEFT_BACKEND_EPOLL) */
 
 struct rr {
 	weft_file *f;
@@ -327,12 +334,15 @@ static int rr_main(void *arg)
 static void weft_randread_opts(int depth, bool cached, unsigned opts, struct run *out)
 {
 	struct rr rr = {.depth = depth, .cached = cached, .opts = opts};
+	struct weft_loop_opts lo = {0};
 	int r;
 
+	if (opts & O_EPOLL)
+		lo.backend = WEFT_BACKEND_EPOLL;
 	rr.bufs = weft_file_aligned_alloc((size_t)depth * BS, 0);
 	if (!rr.bufs)
 		die("alloc", ENOMEM);
-	r = weft_run(rr_main, &rr, NULL);
+	r = weft_run(rr_main, &rr, &lo);
 	free(rr.bufs);
 	if (r)
 		die("weft random read", r);
@@ -833,9 +843,68 @@ static void b_small(const struct bench *b, struct run *r)
 	small_sync(r);
 }
 
+/* 32 fibers, cached, against a pool: b->a may put the loop on the readiness backend. */
 static void w_rand_cached32(const struct bench *b, struct run *r)
 {
-	weft_randread(32, true, r);
+	weft_randread_opts(32, true, b->a, r);
+}
+
+/* ---- the readiness backend ----------------------------------------------------------------- */
+
+/* What this process drives its I/O with, told from /proc/self as perf/net.sh tells its servers':
+ * "io_uring" if it holds an io_uring instance (an fd or a ring mapping), else "epoll" if it holds
+ * an epoll instance, else "none". (weft_loop_backend() would say it too, but this suite must
+ * still link against a libweft from before the readiness backend.) */
+static const char *backend_seen(void)
+{
+	char path[PATH_MAX], link[64], line[512];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	bool uring = false, epoll = false;
+	FILE *m;
+
+	while (d && (e = readdir(d))) {
+		ssize_t n;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		uring = uring || strstr(link, "[io_uring]");
+		epoll = epoll || strstr(link, "[eventpoll]");
+	}
+	if (d)
+		closedir(d);
+	m = fopen("/proc/self/maps", "r");
+	while (m && fgets(line, sizeof(line), m))
+		uring = uring || strstr(line, "[io_uring]");
+	if (m)
+		fclose(m);
+	return uring ? "io_uring" : epoll ? "epoll" : "none";
+}
+
+static int backend_main(void *arg)
+{
+	*(const char **)arg = backend_seen();
+	return 0;
+}
+
+/* Whether a loop created with opts.backend = WEFT_BACKEND_EPOLL runs on it; if not, says so. */
+static bool epoll_backend_ok(const char *name)
+{
+	const struct weft_loop_opts lo = {.backend = WEFT_BACKEND_EPOLL};
+	const char *seen = "none";
+	int r = weft_run(backend_main, &seen, &lo);
+
+	if (!r && !strcmp(seen, "epoll"))
+		return true;
+	if (r)
+		fprintf(stderr, "%s: not measured: a loop asked for WEFT_BACKEND_EPOLL: %s\n", name,
+			weft_strerror(r));
+	else
+		fprintf(stderr,
+			"%s: not measured: a loop asked for WEFT_BACKEND_EPOLL runs on %s (this "
+			"libweft has no readiness backend?)\n",
+			name, seen);
+	return false;
 }
 
 /* ---- file.opt_*: one option on (A) against off (B), weft both sides ------------------------ */
@@ -978,6 +1047,8 @@ static const struct bench benches[] = {
     {"file.randread_pool16", "pread_pool16", K_RATE, w_rand_cached32, b_pool, 16, true, 0, 0},
     {"file.randread_pool4_eventfd", "pool4_eventfd", K_RATE, w_rand_cached32, b_pool_efd, 4, true,
      0, 0},
+    {"file.fallback_randread_pool4", "pread_pool4", K_RATE, w_rand_cached32, b_pool, 4, true,
+     O_EPOLL, 0},
     {"file.pread_cached", "pread_sync", K_RATE, w_rand_cached, b_sync_pread, 1, true, 0, 0},
     {"file.randread_cached_qd32", "fio_io_uring", K_RATE, w_rand_cached, b_fio_cached, 32, true, 0,
      0},
@@ -1022,6 +1093,10 @@ int main(int argc, char **argv)
 			continue;
 		if (!strncmp(b->name, "file.opt_", 9) && !(opt_filter && strstr(opt_filter, "opt")))
 			continue;
+		if ((b->a & O_EPOLL) && !epoll_backend_ok(b->name)) {
+			failures++;
+			continue;
+		}
 		if (b->cached && !warm)
 			cache_warm();
 		warm = b->cached || (warm && b->weft != w_seqread); /* cold reads evict it */
