@@ -59,6 +59,8 @@ static bool ring_refused(int err)
 	       err == -EACCES;
 }
 
+static atomic_bool fallback_said; /* debug mode says it once per process */
+
 static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 {
 	int want = backend_wanted(opts), r;
@@ -73,7 +75,7 @@ static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opt
 		r = loop->be->init(loop, opts);
 		if (!r || want == WEFT_BACKEND_URING || !ring_refused(r))
 			return r;
-		if (loop->debug)
+		if (loop->debug && !atomic_exchange(&fallback_said, true))
 			fprintf(stderr,
 				"weft: io_uring refused (%s): using the readiness backend (epoll)\n",
 				weft_strerror(r));
