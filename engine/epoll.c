@@ -49,13 +49,13 @@
 #include "stack.h"
 #include "task.h"
 
-#define EVENT_BATCH	   128
-#define WAKE_TOKEN	   UINT64_MAX
-#define MULTISHOT_BURST	   64 /* completions one multishot delivers per turn */
-#define WATCH_EVENTS	   (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define READABLE	   (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
-#define WRITABLE	   (EPOLLOUT | EPOLLHUP | EPOLLERR)
-#define POLL_INTERRUPTED   INT_MIN /* a pool op's result slot before the job ran */
+#define EVENT_BATCH	 128
+#define WAKE_TOKEN	 UINT64_MAX
+#define MULTISHOT_BURST	 64 /* completions one multishot delivers per turn */
+#define WATCH_EVENTS	 (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define READABLE	 (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+#define WRITABLE	 (EPOLLOUT | EPOLLHUP | EPOLLERR)
+#define POLL_INTERRUPTED INT_MIN /* a pool op's result slot before the job ran */
 
 enum fd_kind { FD_UNKNOWN, FD_POLLABLE, FD_FILE };
 
@@ -65,6 +65,9 @@ struct fdrec {
 	uint32_t gen;		   /* in the epoll registration's data: stale events miss */
 	uint32_t fdgen;		   /* the number's process-wide generation it was made under */
 	uint8_t kind;		   /* enum fd_kind */
+	uint8_t ready;		   /* WEFT__DIR_* that may not block (see drained()) */
+	uint8_t stream;		   /* a SOCK_STREAM socket: 0 unknown, 1 yes, 2 no */
+	bool hup;		   /* the peer closed or an error is pending: reads never block */
 	bool watched;		   /* registered with epoll */
 	bool nonblock;		   /* known to be O_NONBLOCK */
 };
@@ -73,7 +76,8 @@ struct weft__epoll {
 	int epfd;
 	struct fdrec **fds; /* by descriptor number */
 	unsigned nfds;
-	struct weft__list ms_run; /* multishots to issue this turn (struct weft__multishot.end_node) */
+	struct weft__list
+	    ms_run; /* multishots to issue this turn (struct weft__multishot.end_node) */
 	struct weft__list ending; /* multishots whose final completion is due */
 	bool pwait2;		  /* epoll_pwait2 works (ns timeouts) */
 	struct epoll_event events[EVENT_BATCH];
@@ -130,6 +134,8 @@ static void fdrec_reset(struct weft__epoll *ep, struct fdrec *rec, int fd)
 	rec->gen++;
 	rec->fdgen = fd_gen(fd);
 	rec->kind = FD_UNKNOWN;
+	rec->stream = 0;
+	rec->hup = false;
 	rec->watched = false;
 	rec->nonblock = false;
 }
@@ -200,6 +206,7 @@ static int fd_watch(struct weft__epoll *ep, struct fdrec *rec, int fd)
 
 	if (rec->watched)
 		return 0;
+	rec->ready = WEFT__DIR_IN | WEFT__DIR_OUT; /* unknown until tried: the ADD reports it */
 	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) &&
 	    (errno != EEXIST || epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev)))
 		return -errno;
@@ -213,6 +220,10 @@ static void fd_ready(struct fdrec *rec, uint32_t events)
 {
 	struct weft__list *pos, *tmp;
 
+	rec->ready |=
+	    (events & READABLE ? WEFT__DIR_IN : 0) | (events & WRITABLE ? WEFT__DIR_OUT : 0);
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		rec->hup = true; /* an end of file no later edge will announce again */
 	weft__list_for_each_safe(pos, tmp, &rec->waiters)
 	{
 		struct weft__fdwait *w = weft__container_of(pos, struct weft__fdwait, link);
@@ -283,8 +294,7 @@ static void op_interrupt(struct weft__wait *w)
 }
 
 /* Park the calling fiber until @fd is ready in direction @dir: 0, or why it was interrupted. */
-static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned dir,
-		   bool shielded)
+static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned dir, bool shielded)
 {
 	struct fdrec *rec = fdrec_get(loop->epoll, fd);
 	int r;
@@ -318,12 +328,34 @@ static unsigned splice_dir(struct weft__op *op, int fd, int *wait_fd)
 	return WEFT__DIR_IN;
 }
 
+/*
+ * Whether a recv of @len that returned @r drained a stream socket: a short read of a byte
+ * stream took everything there was, so the next recv would only say EAGAIN - skip that syscall
+ * and park at once (tokio does the same). Safe with edge-triggered epoll: any byte arriving
+ * after the read raises a new edge, which marks the socket readable again. Not once the peer
+ * has closed (its end of file was announced by an edge already seen), and not for datagram
+ * sockets, which queue several messages: a short one says nothing, so they keep asking.
+ */
+static bool drained(struct fdrec *rec, const struct io_uring_sqe *sqe, int fd, int r)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (sqe->opcode != IORING_OP_RECV || r <= 0 || (unsigned)r >= sqe->len || rec->hup)
+		return false;
+	if (!rec->stream)
+		rec->stream =
+		    !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_STREAM ? 1
+											     : 2;
+	return rec->stream == 1;
+}
+
 static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct weft__opdef *d,
 		     int fd, bool shielded)
 {
 	struct fdrec *rec = fdrec_get(loop->epoll, fd);
 	bool parked = false;
-	int r;
+	int r = -EAGAIN;
 
 	if (!rec)
 		return -ENOMEM;
@@ -336,14 +368,24 @@ static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct w
 		if ((r = fd_nonblock(in, op->fd_in)))
 			return r;
 	}
-	while ((r = d->issue(op, &op->sqe, fd, true)) == -EAGAIN) {
-		int wait_fd = fd, err;
-		unsigned dir = d->two_files ? splice_dir(op, fd, &wait_fd) : d->dir;
+	/* Known drained (watched, no edge since): straight to the wait, no EAGAIN to collect. */
+	bool skip = rec->watched && !(rec->ready & d->dir) && !d->two_files;
 
+	for (;;) {
+		int wait_fd = fd, err;
+		unsigned dir;
+
+		if (!skip && (r = d->issue(op, &op->sqe, fd, true)) != -EAGAIN)
+			break;
+		skip = false;
+		dir = d->two_files ? splice_dir(op, fd, &wait_fd) : d->dir;
+		rec->ready &= (uint8_t)~d->dir;
 		parked = true;
 		if ((err = op_park(loop, op, wait_fd, dir, shielded)))
 			return op->done ? op->res : err;
 	}
+	if (drained(rec, &op->sqe, fd, r))
+		rec->ready &= (uint8_t)~WEFT__DIR_IN;
 	if (!parked)
 		weft__op_inline_done();
 	return r;
@@ -360,7 +402,8 @@ static int run_poll(struct weft_loop *loop, struct weft__op *op, int fd, bool sh
 			return -errno;
 		if (p.revents)
 			return p.revents;
-		r = op_park(loop, op, fd, events & POLLOUT ? WEFT__DIR_OUT : WEFT__DIR_IN, shielded);
+		r = op_park(loop, op, fd, events & POLLOUT ? WEFT__DIR_OUT : WEFT__DIR_IN,
+			    shielded);
 		if (r)
 			return r;
 	}
@@ -403,7 +446,8 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 	if (d->file && fd < 0)
 		return -EBADF;
 	if (d->two_files) {
-		op->fd_in = resolve(loop, sqe->splice_fd_in, sqe->splice_flags & SPLICE_F_FD_IN_FIXED);
+		op->fd_in =
+		    resolve(loop, sqe->splice_fd_in, sqe->splice_flags & SPLICE_F_FD_IN_FIXED);
 		if (op->fd_in < 0)
 			return -EBADF;
 	}
@@ -449,9 +493,8 @@ static void ms_ready(struct weft__fdwait *w)
 static void ep_multishot_arm(struct weft__multishot *m, const struct io_uring_sqe *sqe)
 {
 	m->op.sqe = *sqe;
-	m->op.fw = (struct weft__fdwait){.want = weft__opdef(sqe->opcode)->dir,
-					 .fd = sqe->fd,
-					 .ready = ms_ready};
+	m->op.fw = (struct weft__fdwait){
+	    .want = weft__opdef(sqe->opcode)->dir, .fd = sqe->fd, .ready = ms_ready};
 	weft__list_init(&m->op.fw.link);
 	/* Issued at once (this turn): what is pending already raises no new edge. */
 	weft__list_del(&m->end_node);
@@ -560,9 +603,9 @@ static int ep_wait(struct weft__epoll *ep, int64_t timeout)
 			return n;
 		ep->pwait2 = false; /* before Linux 5.11, or a filter that does not know it */
 	}
-	ms = timeout == WEFT_FOREVER	   ? -1
+	ms = timeout == WEFT_FOREVER	      ? -1
 	     : timeout >= INT_MAX * WEFT_MSEC ? INT_MAX
-					    : (int)((timeout + WEFT_MSEC - 1) / WEFT_MSEC);
+					      : (int)((timeout + WEFT_MSEC - 1) / WEFT_MSEC);
 	return epoll_wait(ep->epfd, ep->events, EVENT_BATCH, ms);
 }
 

@@ -118,8 +118,7 @@ int weft__issue_connect(struct weft__op *op, const struct io_uring_sqe *sqe, int
 	return poll(&p, 1, 0) == 1 ? 0 : -EAGAIN;
 }
 
-int weft__issue_shutdown(struct weft__op *op, const struct io_uring_sqe *sqe, int fd,
-			 bool nonblock)
+int weft__issue_shutdown(struct weft__op *op, const struct io_uring_sqe *sqe, int fd, bool nonblock)
 {
 	return ret(shutdown(fd, (int)sqe->len));
 }

@@ -76,9 +76,10 @@ static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opt
 		if (!r || want == WEFT_BACKEND_URING || !ring_refused(r))
 			return r;
 		if (loop->debug && !atomic_exchange(&fallback_said, true))
-			fprintf(stderr,
-				"weft: io_uring refused (%s): using the readiness backend (epoll)\n",
-				weft_strerror(r));
+			fprintf(
+			    stderr,
+			    "weft: io_uring refused (%s): using the readiness backend (epoll)\n",
+			    weft_strerror(r));
 	}
 	loop->be = &weft__backend_epoll;
 	return loop->be->init(loop, opts);
@@ -95,7 +96,8 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 	if (!opts)
 		opts = &defaults;
 	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 ||
-	    (unsigned)opts->debug > WEFT_DEBUG_OFF || (unsigned)opts->backend > WEFT_BACKEND_EPOLL ||
+	    (unsigned)opts->debug > WEFT_DEBUG_OFF ||
+	    (unsigned)opts->backend > WEFT_BACKEND_EPOLL ||
 	    (opts->ring_flags & ~(WEFT_RING_NO_DEFER_TASKRUN | WEFT_RING_NO_COOP_TASKRUN)))
 		return -EINVAL;
 	loop = weft__new(struct weft_loop);
@@ -512,7 +514,8 @@ static const char *setup_hint(int err)
 	switch (err) {
 	case -EPERM:
 		return " (io_uring is disabled here: see sysctl kernel.io_uring_disabled, or the "
-		       "seccomp profile of the container runtime; WEFT_BACKEND=epoll runs without it)";
+		       "seccomp profile of the container runtime; WEFT_BACKEND=epoll runs without "
+		       "it)";
 	case -ENOSYS:
 		return " (this kernel has no io_uring; weft needs Linux 5.19 or later)";
 	case -ENOMEM:

@@ -42,9 +42,9 @@ struct weft_loop {
 	uint64_t fpstate;	/* FP control state new fibers start with (weft__ctx_fpstate) */
 
 	/* kernel */
-	unsigned inflight;	  /* ops awaiting a CQE (the wake-up read excluded) */
-	uint16_t gen;		  /* user_data generation, bumped per op */
-	unsigned inline_streak;	  /* ops completed without parking, in a row (op.c) */
+	unsigned inflight;	      /* ops awaiting a CQE (the wake-up read excluded) */
+	uint16_t gen;		      /* user_data generation, bumped per op */
+	unsigned inline_streak;	      /* ops completed without parking, in a row (op.c) */
 	struct weft__list multishots; /* armed multishot ops (multishot.c) */
 
 	/* tasks */
@@ -88,8 +88,8 @@ struct weft_loop {
 	bool closing;
 
 	/* registered resources (resource.c) */
-	int *file_fds;	       /* registered-file table: slot -> descriptor (-1: free) */
-	int *file_free;	       /* stack of free slots */
+	int *file_fds;	/* registered-file table: slot -> descriptor (-1: free) */
+	int *file_free; /* stack of free slots */
 	unsigned file_nfree, file_slots;
 	struct iovec *bufs; /* registered buffers */
 	unsigned nbufs;
@@ -147,7 +147,6 @@ static inline bool weft__op_supported(const struct weft_loop *loop, unsigned opc
 {
 	return opcode < 256 && (loop->ops[opcode / 8] >> (opcode % 8) & 1);
 }
-
 
 /* Warn (debug mode) about a loop-affine call made from the wrong thread; returns -EXDEV. */
 int weft__debug_wrong_thread(const struct weft_loop *loop, const char *call);

@@ -18,10 +18,8 @@ void weft__multishot_init(struct weft__multishot *m, struct weft_loop *loop,
 			  void (*cqe)(struct weft__multishot *, int, bool),
 			  void (*loop_closed)(struct weft__multishot *))
 {
-	*m = (struct weft__multishot){.h.complete = ring_cqe,
-				      .cqe = cqe,
-				      .loop_closed = loop_closed,
-				      .loop = loop};
+	*m = (struct weft__multishot){
+	    .h.complete = ring_cqe, .cqe = cqe, .loop_closed = loop_closed, .loop = loop};
 	weft__list_init(&m->node);
 	weft__list_init(&m->end_node);
 }

@@ -13,14 +13,24 @@
 
 #include "opdef.h"
 
-#define RW(n, d, f, v)                                                                          \
-	{.name = n, .run = WEFT__RUN_FILE, .dir = d, .fills = f, .vectored = v, .file = true,    \
-	 .issue = weft__issue_rw}
-#define SOCK(n, d, f, m)                                                                        \
-	{.name = n, .run = WEFT__RUN_READY, .dir = d, .fills = f, .msg = m, .file = true,        \
-	 .dontwait = true, .issue = weft__issue_sock}
-#define POOL(n, fn, takes_file) {.name = n, .run = WEFT__RUN_POOL, .file = takes_file, .issue = fn}
-#define NAME(n)			{.name = n}
+#define RW(n, d, f, v)                                                                 \
+	{                                                                              \
+		.name = n, .run = WEFT__RUN_FILE, .dir = d, .fills = f, .vectored = v, \
+		.file = true, .issue = weft__issue_rw                                  \
+	}
+#define SOCK(n, d, f, m)                                                                         \
+	{                                                                                        \
+		.name = n, .run = WEFT__RUN_READY, .dir = d, .fills = f, .msg = m, .file = true, \
+		.dontwait = true, .issue = weft__issue_sock                                      \
+	}
+#define POOL(n, fn, takes_file)                                                   \
+	{                                                                         \
+		.name = n, .run = WEFT__RUN_POOL, .file = takes_file, .issue = fn \
+	}
+#define NAME(n)           \
+	{                 \
+		.name = n \
+	}
 
 const struct weft__opdef weft__opdefs[WEFT__OP_LAST] = {
     [IORING_OP_NOP] = {.name = "nop", .run = WEFT__RUN_INLINE, .issue = weft__issue_nop},

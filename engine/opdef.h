@@ -22,11 +22,11 @@ struct weft__op;
 enum weft__run {
 	WEFT__RUN_NONE = 0, /* not offered without a ring: -EOPNOTSUPP */
 	WEFT__RUN_INLINE,   /* never blocks: on the loop thread */
-	WEFT__RUN_READY,    /* non-blocking on the loop thread; parks on readiness when it would block */
-	WEFT__RUN_POOL,	    /* may block (a path, a disk): on the I/O thread pool */
-	WEFT__RUN_FILE,	    /* by the descriptor: regular files and block devices on the pool,
+	WEFT__RUN_READY, /* non-blocking on the loop thread; parks on readiness when it would block */
+	WEFT__RUN_POOL, /* may block (a path, a disk): on the I/O thread pool */
+	WEFT__RUN_FILE, /* by the descriptor: regular files and block devices on the pool,
 			     * anything pollable (pipe, tty, socket, eventfd ...) as READY */
-	WEFT__RUN_POLL,	    /* only waits for readiness (POLL_ADD) */
+	WEFT__RUN_POLL, /* only waits for readiness (POLL_ADD) */
 };
 
 /* Readiness directions for weft__opdef.dir. */
@@ -35,12 +35,12 @@ enum weft__run {
 
 struct weft__opdef {
 	const char *name;
-	uint8_t run;	     /* enum weft__run */
-	uint8_t dir;	     /* WEFT__DIR_*: what a READY op waits for */
-	bool fills : 1;	     /* the kernel writes the caller's memory at addr (len bytes) */
-	bool vectored : 1;   /* addr is an iovec array of len entries */
-	bool msg : 1;	     /* addr is a msghdr */
-	bool file : 1;	     /* sqe->fd is the op's file: IOSQE_FIXED_FILE makes it a table slot */
+	uint8_t run;	    /* enum weft__run */
+	uint8_t dir;	    /* WEFT__DIR_*: what a READY op waits for */
+	bool fills : 1;	    /* the kernel writes the caller's memory at addr (len bytes) */
+	bool vectored : 1;  /* addr is an iovec array of len entries */
+	bool msg : 1;	    /* addr is a msghdr */
+	bool file : 1;	    /* sqe->fd is the op's file: IOSQE_FIXED_FILE makes it a table slot */
 	bool two_files : 1; /* splice: splice_fd_in is a second file */
 	bool dontwait : 1;  /* the call takes MSG_DONTWAIT: no need to make the fd O_NONBLOCK */
 	/*

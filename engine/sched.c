@@ -59,8 +59,8 @@ void weft__wake(struct weft_task *t)
 /* Does the loop's own stack have work: SQEs to submit, CQEs to reap, timers, callbacks, a stop? */
 static inline bool loop_has_work(struct weft_loop *loop)
 {
-	return weft__sq_queued(loop) || loop->inflight || loop->heap_len ||
-	       loop->cb_head || atomic_load_explicit(&loop->stop, memory_order_relaxed) ||
+	return weft__sq_queued(loop) || loop->inflight || loop->heap_len || loop->cb_head ||
+	       atomic_load_explicit(&loop->stop, memory_order_relaxed) ||
 	       atomic_load_explicit(&loop->inbox, memory_order_relaxed);
 }
 

@@ -90,7 +90,6 @@ int weft__file_openat_fd(int dirfd, const char *path, int flags, mode_t mode);
 /* Close a descriptor through the ring (close(2) outside a fiber); never interrupted. */
 int weft__file_close_fd(int fd);
 
-
 /* Registered-file table (reg.c): release @file's slot. */
 void weft__file_unregister(weft_file *file);
 
