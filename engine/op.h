@@ -56,6 +56,18 @@ struct weft__op {
 	bool done;     /* completed by the interrupt's last try: res holds the result */
 };
 
+/* Point @sqe's file at registered @slot of the loop's table (weft__files_add) if @slot >= 0,
+ * else at descriptor @fd. The readiness backend maps the slot back to its descriptor. */
+static inline void weft__sqe_file(struct io_uring_sqe *sqe, int fd, int slot)
+{
+	if (slot >= 0) {
+		sqe->fd = slot;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	} else {
+		sqe->fd = fd;
+	}
+}
+
 /* Check the caller may block and hand out an SQE; NULL with op->res set if it may not. */
 struct io_uring_sqe *weft__op_start(struct weft__op *op);
 /* Tag @sqe with @op, park until its CQE, and return the result. */

@@ -31,12 +31,7 @@ struct weft_file {
 /* Point @sqe at @file: its registered slot if it has one in this loop, else its descriptor. */
 static inline void file_sqe_target(const weft_file *file, struct io_uring_sqe *sqe)
 {
-	if (file->slot >= 0) {
-		sqe->fd = file->slot;
-		sqe->flags |= IOSQE_FIXED_FILE;
-	} else {
-		sqe->fd = file->fd;
-	}
+	weft__sqe_file(sqe, file->fd, file->slot);
 }
 
 /* -EXDEV if @file is registered with a loop other than the caller's. */

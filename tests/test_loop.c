@@ -1210,6 +1210,81 @@ END_TEST
 
 /* ---- suite ---------------------------------------------------------------------------------- */
 
+/* ---- registered resources ------------------------------------------------------------------ */
+
+static void *buffers_from_thread(void *arg)
+{
+	struct iovec iov = {arg, 16};
+
+	return (void *)(intptr_t)weft_loop_buffers_register(weft_loop_current(), &iov, 1);
+}
+
+static int buffers_main(void *arg)
+{
+	weft_loop *l = weft_loop_current();
+	static char mem[2][4096];
+	struct iovec iov[2] = {{mem[0], sizeof(mem[0])}, {mem[1], sizeof(mem[1])}};
+	unsigned b = 0, u = 0;
+
+	ck_assert_int_eq(weft_loop_buffers_register(NULL, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_loop_buffers_register(l, NULL, 2), -EINVAL);
+	ck_assert_int_eq(weft_loop_buffers_register(l, iov, 0), -EINVAL);
+	ck_assert_int_eq(weft_loop_buffers_unregister(l), -EINVAL); /* none yet */
+	ck_assert_int_eq(weft_loop_buffers_register(l, iov, 2), 0);
+	ck_assert_int_eq(weft_loop_buffers_register(l, iov, 1), -EBUSY);
+	ck_assert_int_eq(weft_loop_buffers_unregister(l), 0);
+	ck_assert_int_eq(weft_loop_buffers_register(l, iov, 1), 0); /* again after dropping */
+	ck_assert_int_eq(weft_loop_max_workers(NULL, &b, &u), -EINVAL);
+	ck_assert_int_eq(weft_loop_max_workers(l, NULL, NULL), 0);
+	return 0; /* the loop's close drops the set still registered */
+}
+
+START_TEST(loop_buffers_and_workers)
+{
+	ck_assert_int_eq(weft_run(buffers_main, NULL, NULL), 0);
+}
+END_TEST
+
+/* Not thread-safe: another thread gets -EXDEV, and nothing is registered. */
+static int buffers_wrong_thread_main(void *arg)
+{
+	weft_loop *l = weft_loop_current();
+	static char mem[16];
+	struct iovec iov = {mem, sizeof(mem)};
+	unsigned b = 1, u = 1;
+	pthread_t th;
+	void *r;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, buffers_from_thread, mem), 0);
+	ck_assert_int_eq(pthread_join(th, &r), 0);
+	ck_assert_int_eq((int)(intptr_t)r, -EINVAL); /* a plain thread has no current loop */
+	ck_assert_int_eq(weft_loop_buffers_register(l, &iov, 1), 0);
+	ck_assert_int_eq(weft_loop_max_workers(l, &b, &u), 0);
+	return 0;
+}
+
+static void *workers_from_thread(void *arg)
+{
+	unsigned b = 0, u = 0;
+
+	return (void *)(intptr_t)weft_loop_max_workers(arg, &b, &u);
+}
+
+START_TEST(loop_resources_wrong_thread)
+{
+	weft_loop *l = new_loop(NULL);
+	pthread_t th;
+	void *r;
+
+	ck_assert_int_eq(weft_loop_run_nowait(l), 0); /* bound to this thread from now on */
+	ck_assert_int_eq(pthread_create(&th, NULL, workers_from_thread, l), 0);
+	ck_assert_int_eq(pthread_join(th, &r), 0);
+	ck_assert_int_eq((int)(intptr_t)r, -EXDEV);
+	ck_assert_int_eq(weft_loop_close(l), 0);
+	ck_assert_int_eq(weft_run(buffers_wrong_thread_main, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
 	Suite *s = suite_create("loop");
@@ -1222,6 +1297,8 @@ static Suite *loop_suite(void)
 	tcase_add_test(tc, new_stack_size_rounding);
 	tcase_add_test(tc, new_bad_options);
 	tcase_add_test(tc, fallback_modes);
+	tcase_add_test(tc, loop_buffers_and_workers);
+	tcase_add_test(tc, loop_resources_wrong_thread);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("run");

@@ -735,6 +735,70 @@ START_TEST(loop_close_cancels_parked_read)
 }
 END_TEST
 
+/* ---- a descriptor number closed and reused ---------------------------------------------- */
+
+struct reuse_pipe {
+	int p[2];
+	char got;
+};
+
+static int reuse_writer(void *arg)
+{
+	struct reuse_pipe *x = arg;
+
+	ck_assert_int_eq(weft_yield(), 0); /* the reader parks first */
+	ck_assert_int_eq(write(x->p[1], "z", 1), 1);
+	return 0;
+}
+
+/* A read that must park, then data from another fiber: needs a working wait on this number. */
+static int reuse_main(void *arg)
+{
+	struct reuse_pipe *x = arg;
+	weft_task *w;
+
+	ck_assert_int_eq(weft_spawn(&w, reuse_writer, x, NULL), 0);
+	ck_assert_int_eq(op_read(x->p[0], &x->got, 1), 1);
+	return join_ok(w);
+}
+
+/* Closed through weft__fd_close from plain code between runs, the numbers come back for a new
+ * (blocking) pipe: the readiness backend must not keep the old registration or the old
+ * O_NONBLOCK, or the second read hangs the loop. */
+static weft_task *spawn_in(weft_loop *l, int (*fn)(void *), void *arg)
+{
+	weft_task *t;
+
+	ck_assert_int_eq(weft_loop_spawn(l, &t, fn, arg, NULL), 0);
+	return t;
+}
+
+START_TEST(reused_number_starts_afresh)
+{
+	struct weft_loop_opts o = {.ring_flags = ring_modes[_i]};
+	struct reuse_pipe x = {0};
+	weft_loop *l;
+	int first[2];
+
+	ck_assert_int_eq(weft_loop_new(&l, &o), 0);
+	make_pipe(x.p);
+	first[0] = x.p[0];
+	first[1] = x.p[1];
+	ck_assert_int_eq(weft_loop_run_until(l, spawn_in(l, reuse_main, &x), NULL), 0);
+	ck_assert_int_eq(x.got, 'z');
+	weft__fd_close(x.p[0]); /* no loop runs here */
+	weft__fd_close(x.p[1]);
+	make_pipe(x.p);
+	ck_assert_int_eq(x.p[0], first[0]);
+	ck_assert_int_eq(x.p[1], first[1]);
+	x.got = 0;
+	ck_assert_int_eq(weft_loop_run_until(l, spawn_in(l, reuse_main, &x), NULL), 0);
+	ck_assert_int_eq(x.got, 'z');
+	close_pipe(x.p);
+	ck_assert_int_eq(weft_loop_close(l), 0);
+}
+END_TEST
+
 static Suite *op_suite(void)
 {
 	Suite *s = suite_create("op");
@@ -755,6 +819,7 @@ static Suite *op_suite(void)
 	tcase_add_loop_test(tc, stale_cancel_misses_reused_record, 0, NMODES);
 	tcase_add_loop_test(tc, stale_cancel_misses_reused_record_racing, 0, NMODES);
 	tcase_add_loop_test(tc, loop_close_cancels_parked_read, 0, NMODES);
+	tcase_add_loop_test(tc, reused_number_starts_afresh, 0, NMODES);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pressure");
