@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * weft/loop.h - event loops: one io_uring each, one per thread.
+ * weft/loop.h - event loops: one io_uring each (or epoll where io_uring is refused), one per
+ * thread.
  *
  * A loop owns a ring, its tasks (fibers), timers and primitives. Nothing of a loop may be touched
  * from another thread except through the calls marked "thread-safe". A loop is bound to the first
@@ -127,10 +128,12 @@ WEFT_API void weft_loop_stop(weft_loop *loop);
 
 /*
  * weft_loop_fd - an fd that polls readable (POLLIN) when the loop has completions to process
- * (including posts from other threads). It is an eventfd the ring signals, created on the first
- * call and closed by weft_loop_close(); weft_loop_run_nowait() resets it. Poll or epoll it (level
- * triggered), never read or close it. Returns the fd, -EINVAL, -EXDEV (wrong thread), or the
- * eventfd / io_uring_register errors. Call it from the thread that drives the loop.
+ * (including posts from other threads). On io_uring it is an eventfd the ring signals, created on
+ * the first call and closed by weft_loop_close(); weft_loop_run_nowait() resets it. On the
+ * readiness backend it is the loop's epoll fd (readable while events wait; a turn collects them).
+ * Poll or epoll it (level triggered), never read or close it. Returns the fd, -EINVAL, -EXDEV
+ * (wrong thread), or the eventfd / io_uring_register errors. Call it from the thread that drives
+ * the loop.
  * One kernel limit: io_uring does not signal this fd for a completion that an eventfd write
  * triggered (a fiber reading some other eventfd through the ring); weft's own cross-thread
  * wake-ups signal it directly, but a host embedding such fibers should bound its sleep.
@@ -165,7 +168,8 @@ WEFT_API int weft_loop_backend(const weft_loop *loop);
 /* weft_backend_name - "uring", "epoll" or "auto" ("?" for other values). Thread-safe. */
 WEFT_API const char *weft_backend_name(int backend);
 
-/* weft_loop_features - the WEFT_FEAT_* bits this loop's ring was set up with. Thread-safe. */
+/* weft_loop_features - the WEFT_FEAT_* bits this loop's ring was set up with (none of the ring's
+ * on the readiness backend). Thread-safe. */
 WEFT_API unsigned weft_loop_features(const weft_loop *loop);
 
 /*
