@@ -68,6 +68,9 @@ extern const struct weft__backend weft__backend_uring;
 int weft__uring_sizes(const struct weft_loop_opts *opts, unsigned *sq, unsigned *cq);
 extern const struct weft__backend weft__backend_epoll;
 
+/* The descriptor a loop's kernel side lives in: the ring's, or the epoll instance's. */
+int weft__backend_fd(const struct weft_loop *loop);
+
 /* The readiness backend's side of the op layer (epoll.c). */
 struct io_uring_sqe *weft__epoll_op_sqe(struct weft__op *op);
 int weft__epoll_op_wait(struct weft__op *op, bool shielded);

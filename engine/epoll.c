@@ -52,8 +52,9 @@
 #define EVENT_BATCH	 128
 #define WAKE_TOKEN	 UINT64_MAX
 #define MULTISHOT_BURST	 64 /* completions one multishot delivers per turn */
-#define WATCH_EVENTS	 (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define READABLE	 (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+#define WATCH_EVENTS	 (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define READABLE	 (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+#define GONE		 UINT32_MAX /* revents of a waiter whose descriptor was closed */
 #define WRITABLE	 (EPOLLOUT | EPOLLHUP | EPOLLERR)
 #define POLL_INTERRUPTED INT_MIN /* a pool op's result slot before the job ran */
 
@@ -67,9 +68,10 @@ struct fdrec {
 	uint8_t kind;		   /* enum fd_kind */
 	uint8_t ready;		   /* WEFT__DIR_* that may not block (see drained()) */
 	uint8_t stream;		   /* a SOCK_STREAM socket: 0 unknown, 1 yes, 2 no */
-	bool hup;		   /* the peer closed or an error is pending: reads never block */
+	bool hup;		   /* closed, error or urgent data seen: never assume drained */
 	bool watched;		   /* registered with epoll */
 	bool nonblock;		   /* known to be O_NONBLOCK */
+	bool set_nonblock;	   /* and we made it so: undone when weft lets go of it */
 };
 
 struct weft__epoll {
@@ -125,12 +127,12 @@ static struct fdrec *fdrec_find(struct weft__epoll *ep, int fd)
 static void fd_ready(struct fdrec *rec, uint32_t events);
 
 /* The number was closed (and perhaps reused) since @rec was made: forget all of it. Whoever
- * still waits calls again and learns (EBADF) the descriptor is gone. */
+ * still waits wakes with -EBADF, never calling again on what may be another descriptor now. */
 static void fdrec_reset(struct weft__epoll *ep, struct fdrec *rec, int fd)
 {
 	if (rec->watched)
 		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT: gone with its file */
-	fd_ready(rec, READABLE | WRITABLE);
+	fd_ready(rec, GONE);
 	rec->gen++;
 	rec->fdgen = fd_gen(fd);
 	rec->kind = FD_UNKNOWN;
@@ -196,6 +198,7 @@ static int fd_nonblock(struct fdrec *rec, int fd)
 	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
 		return -errno;
 	rec->nonblock = true;
+	rec->set_nonblock = !(fl & O_NONBLOCK);
 	return 0;
 }
 
@@ -220,16 +223,18 @@ static void fd_ready(struct fdrec *rec, uint32_t events)
 {
 	struct weft__list *pos, *tmp;
 
-	rec->ready |=
-	    (events & READABLE ? WEFT__DIR_IN : 0) | (events & WRITABLE ? WEFT__DIR_OUT : 0);
-	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		rec->hup = true; /* an end of file no later edge will announce again */
+	if (events != GONE)
+		rec->ready |= (events & READABLE ? WEFT__DIR_IN : 0) |
+			      (events & WRITABLE ? WEFT__DIR_OUT : 0);
+	/* An end of file no later edge announces again; urgent data stops a read short. */
+	if (events != GONE && events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
+		rec->hup = true;
 	weft__list_for_each_safe(pos, tmp, &rec->waiters)
 	{
 		struct weft__fdwait *w = weft__container_of(pos, struct weft__fdwait, link);
 
-		if ((w->want == WEFT__DIR_IN && !(events & READABLE)) ||
-		    (w->want == WEFT__DIR_OUT && !(events & WRITABLE)))
+		if (events != GONE && ((w->want == WEFT__DIR_IN && !(events & READABLE)) ||
+				       (w->want == WEFT__DIR_OUT && !(events & WRITABLE))))
 			continue;
 		weft__list_del(&w->link);
 		weft__list_init(&w->link);
@@ -238,25 +243,44 @@ static void fd_ready(struct fdrec *rec, uint32_t events)
 	}
 }
 
+static void fd_gen_bump(int fd)
+{
+	_Atomic uint32_t *g = gen_slot(fd, true);
+
+	if (g)
+		atomic_fetch_add_explicit(g, 1, memory_order_acq_rel);
+}
+
 void weft__fd_forget(int fd)
 {
 	struct weft_loop *loop = weft__loop();
 	struct weft__epoll *ep = loop ? loop->epoll : NULL;
-	_Atomic uint32_t *g = gen_slot(fd, true);
 	struct fdrec *rec;
 
-	if (g)
-		atomic_fetch_add_explicit(g, 1, memory_order_acq_rel);
+	fd_gen_bump(fd);
 	/* On a loop's own thread its record goes at once (waiters wake now); every other loop's
-	 * at its next use of the number. */
-	if (ep && (rec = fdrec_find(ep, fd)))
+	 * at its next use of the number. The file description may be shared (a tty, stdin, a
+	 * pipe from the parent): O_NONBLOCK goes back as we found it. */
+	if (ep && (rec = fdrec_find(ep, fd))) {
+		int fl = rec->set_nonblock ? fcntl(fd, F_GETFL) : -1;
+
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		rec->set_nonblock = false;
 		fdrec_reset(ep, rec, fd);
+	}
 }
 
 int weft__fd_close(int fd)
 {
+	int r;
+
 	weft__fd_forget(fd);
-	return close(fd) && errno != EINTR ? -errno : 0; /* Linux closes the fd even on EINTR */
+	r = close(fd) && errno != EINTR ? -errno : 0; /* Linux closes the fd even on EINTR */
+	/* Again once it is gone: a loop on another thread that used the number between the two
+	 * still recorded the old file under the new generation. */
+	fd_gen_bump(fd);
+	return r;
 }
 
 /* ---- ops ------------------------------------------------------------------------------------ */
@@ -311,7 +335,7 @@ static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned
 	loop->inflight++;
 	r = weft__park(&op->wait, WEFT_FOREVER, shielded ? WEFT__PARK_NO_DEADLINE : 0);
 	loop->inflight--;
-	return r;
+	return !r && op->fw.revents == GONE ? -EBADF : r;
 }
 
 /* Which way a splice between two pollable ends waits: for data on its source, else for room at
@@ -332,21 +356,25 @@ static unsigned splice_dir(struct weft__op *op, int fd, int *wait_fd)
  * Whether a recv of @len that returned @r drained a stream socket: a short read of a byte
  * stream took everything there was, so the next recv would only say EAGAIN - skip that syscall
  * and park at once (tokio does the same). Safe with edge-triggered epoll: any byte arriving
- * after the read raises a new edge, which marks the socket readable again. Not once the peer
- * has closed (its end of file was announced by an edge already seen), and not for datagram
- * sockets, which queue several messages: a short one says nothing, so they keep asking.
+ * after the read raises a new edge, which marks the socket readable again. Only for TCP: not
+ * once the peer has closed (its end of file was announced by an edge already seen) or urgent
+ * data came (a read stops at the mark), not for Unix streams (a read stops at passed fds or
+ * credentials), and not for datagram sockets, which queue several messages.
  */
 static bool drained(struct fdrec *rec, const struct io_uring_sqe *sqe, int fd, int r)
 {
-	int type = 0;
-	socklen_t len = sizeof(type);
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(int);
 
 	if (sqe->opcode != IORING_OP_RECV || r <= 0 || (unsigned)r >= sqe->len || rec->hup)
 		return false;
-	if (!rec->stream)
-		rec->stream =
-		    !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) && type == SOCK_STREAM ? 1
-											     : 2;
+	if (!rec->stream) {
+		bool tcp = !getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) &&
+			   type == SOCK_STREAM &&
+			   !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
+			   (domain == AF_INET || domain == AF_INET6);
+		rec->stream = tcp ? 1 : 2;
+	}
 	return rec->stream == 1;
 }
 
@@ -422,7 +450,9 @@ static int run_pool(struct weft__op *op, int fd, bool shielded)
 	int res = POLL_INTERRUPTED, r;
 
 	op->fw.fd = fd;
+	weft__loop()->inflight++; /* something can wake the fiber (debug mode's stuck check) */
 	r = weft__pool_io(pool_job, op, &res, shielded);
+	weft__loop()->inflight--;
 	return res != POLL_INTERRUPTED ? res : r;
 }
 
@@ -528,7 +558,7 @@ static void ms_issue(struct weft_loop *loop, struct weft__multishot *m)
 	int fd = m->op.fw.fd, r;
 	struct fdrec *rec = fdrec_get(loop->epoll, fd);
 
-	r = rec ? fd_nonblock(rec, fd) : -ENOMEM;
+	r = m->op.fw.revents == GONE ? -EBADF : rec ? fd_nonblock(rec, fd) : -ENOMEM;
 	for (unsigned n = 0; !r && n < MULTISHOT_BURST; n++) {
 		r = d->issue(&m->op, &m->op.sqe, fd, true);
 		if (r < 0)
@@ -599,9 +629,10 @@ static int ep_wait(struct weft__epoll *ep, int64_t timeout)
 		struct timespec ts = {.tv_sec = timeout / WEFT_SEC, .tv_nsec = timeout % WEFT_SEC};
 		int n = epoll_pwait2(ep->epfd, ep->events, EVENT_BATCH,
 				     timeout == WEFT_FOREVER ? NULL : &ts, NULL);
-		if (n >= 0 || errno != ENOSYS)
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM && errno != EACCES))
 			return n;
-		ep->pwait2 = false; /* before Linux 5.11, or a filter that does not know it */
+		/* Before Linux 5.11, or a seccomp allow-list older than the call. */
+		ep->pwait2 = false;
 	}
 	ms = timeout == WEFT_FOREVER	      ? -1
 	     : timeout >= INT_MAX * WEFT_MSEC ? INT_MAX
@@ -650,6 +681,11 @@ static void ep_turn(struct weft_loop *loop, bool block)
 			fd_ready(rec, ep->events[i].events);
 	}
 	ms_run(loop);
+}
+
+int weft__backend_fd(const struct weft_loop *loop)
+{
+	return loop->epoll ? loop->epoll->epfd : loop->ring.ring_fd;
 }
 
 /* ---- life cycle ----------------------------------------------------------------------------- */

@@ -75,6 +75,10 @@ static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opt
 		r = loop->be->init(loop, opts);
 		if (!r || want == WEFT_BACKEND_URING || !ring_refused(r))
 			return r;
+		/* Nothing of a ring half set up may show through (features, opcodes, its fd). */
+		loop->features = 0;
+		memset(loop->ops, 0, sizeof(loop->ops));
+		loop->ring.ring_fd = -1;
 		if (loop->debug && !atomic_exchange(&fallback_said, true))
 			fprintf(
 			    stderr,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
+#include "backend.h"
 #include "ctx.h"
 #include "loop.h"
 #include "process.h"
@@ -120,7 +121,7 @@ void weft__child_start(int (*entry)(void *arg), void *arg, size_t stack_size, bo
 	 * anyway: held by the child, it would outlive the parent's weft_loop_close(). */
 	weft__loop_set(NULL);
 	if (loop && !close_fds)
-		close(loop->ring.ring_fd);
+		close(weft__backend_fd(loop));
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (close_fds)

@@ -157,6 +157,7 @@ int weft_file_release(weft_file *file)
 	if (file->slot >= 0)
 		return -EBUSY;
 	fd = file->fd;
+	weft__fd_forget(fd); /* yours now: weft keeps no state about it (nor its O_NONBLOCK) */
 	weft__delete(file);
 	return fd;
 }

@@ -387,6 +387,40 @@ static int abort_main(void *arg)
 
 FIBER_TEST(abort_reset, abort_main)
 
+static int send_x(void *arg)
+{
+	ck_assert_int_eq(weft_yield(), 0); /* the reader parks first: its socket is watched */
+	ck_assert_int_eq(send(weft_sock_fd(arg), "x", 1, 0), 1);
+	return 0;
+}
+
+/* TCP stops a read at the urgent mark: a read cut short there did not drain the socket, and
+ * the bytes behind the mark come at once (the readiness backend must not park on them). */
+static int oob_main(void *arg)
+{
+	weft_sock *l, *c, *s;
+	weft_sockaddr a;
+	weft_task *t;
+	char buf[64];
+
+	l = listen_lo("127.0.0.1", &a, 0);
+	tcp_pair(l, &a, &c, &s);
+	ck_assert_int_eq(weft_spawn(&t, send_x, c, NULL), 0);
+	ck_assert_int_eq(weft_sock_recv(s, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(join_status(t), 0);
+	ck_assert_int_eq(send(weft_sock_fd(c), "abc", 3, 0), 3);
+	ck_assert_int_eq(send(weft_sock_fd(c), "!", 1, MSG_OOB), 1);
+	ck_assert_int_eq(send(weft_sock_fd(c), "def", 3, 0), 3);
+	ck_assert_int_eq(weft_sleep(5 * WEFT_MSEC), 0);		  /* a turn collects what arrived */
+	ck_assert_int_eq(weft_sock_recv(s, buf, sizeof(buf)), 3); /* "abc", up to the mark */
+	ck_assert_int_eq(weft_sock_recv(s, buf, sizeof(buf)), 3); /* "def", at once */
+	ck_assert_mem_eq(buf, "def", 3);
+	close3(c, s, l);
+	return 0;
+}
+
+FIBER_TEST(urgent_mark_short_read, oob_main)
+
 /* The peer went away: sends fail with -EPIPE / -ECONNRESET, and no SIGPIPE kills us. */
 static int peer_gone_main(void *arg)
 {
@@ -828,6 +862,7 @@ static Suite *net_suite(void)
 	tcase_add_test(tc, connect_timeout);
 	tcase_add_test(tc, half_close);
 	tcase_add_test(tc, abort_reset);
+	tcase_add_test(tc, urgent_mark_short_read);
 	tcase_add_test(tc, peer_gone_no_sigpipe);
 	tcase_add_test(tc, cancel_read_race);
 	tcase_add_test(tc, io_deadline);

@@ -19,7 +19,8 @@
 #include <weft.h>
 #include <weft/process.h>
 
-#include "engine/loop.h" /* white box: the loop's ring fd */
+#include "engine/backend.h" /* white box: the loop's kernel fd */
+#include "engine/loop.h"
 #include "check_main.h"
 
 /* ---- registered functions (they run in the workers) ---------------------------------------- */
@@ -928,7 +929,7 @@ END_TEST
 
 static int ring_fd(void)
 {
-	return weft_loop_current()->ring.ring_fd;
+	return weft__backend_fd(weft_loop_current()); /* the ring's, or the epoll instance's */
 }
 
 /* ---- child processes ------------------------------------------------------------------------ */
