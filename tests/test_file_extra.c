@@ -246,50 +246,6 @@ START_TEST(release_then_reuse_number)
 }
 END_TEST
 
-/* Readiness backend: a fiber waiting on a descriptor that another fiber closes through weft
- * wakes with -EBADF, even if a new descriptor has taken the number meanwhile. (On io_uring the
- * read stays on the file it started on, as the kernel holds it.) */
-static weft_file *closing_file;
-
-static int read_closed(void *arg)
-{
-	char c;
-
-	return (int)weft_file_read(closing_file, &c, 1);
-}
-
-static int close_under_reader_main(void *arg)
-{
-	int p[2], q[2], st = 0;
-	weft_task *t;
-
-	if (weft_loop_backend(weft_loop_current()) != WEFT_BACKEND_EPOLL) {
-		fprintf(stderr,
-			"close_under_reader: skipped on io_uring (the kernel keeps the file)\n");
-		return 0;
-	}
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(weft_file_from_fd(&closing_file, p[0]), 0);
-	ck_assert_int_eq(weft_spawn(&t, read_closed, NULL, NULL), 0);
-	while (weft_task_state(t) != WEFT_TASK_PARKED)
-		ck_assert_int_eq(weft_yield(), 0);
-	ck_assert_int_eq(weft_file_close(closing_file), 0);
-	ck_assert_int_eq(pipe(q), 0); /* takes the number the reader waits on */
-	ck_assert_int_eq(q[0], p[0]);
-	ck_assert_int_eq(weft_task_join(t, &st), 0);
-	ck_assert_int_eq(st, -EBADF);
-	close(p[1]);
-	close(q[0]);
-	close(q[1]);
-	return 0;
-}
-
-START_TEST(close_under_reader)
-{
-	run_main(close_under_reader_main, NULL);
-}
-END_TEST
-
 /* A registered file may outlive its loop: the loop's close forgets the registration. */
 static int leave_registered_main(void *arg)
 {
@@ -366,7 +322,6 @@ static Suite *file_extra_suite(void)
 	tcase_add_test(tc, io_wq_worker_cap);
 	tcase_add_test(tc, from_fd_and_release);
 	tcase_add_test(tc, release_then_reuse_number);
-	tcase_add_test(tc, close_under_reader);
 	/* valgrind: the pool's worker must wake the sleeping loop, which valgrind cannot do. */
 	if (!getenv("WEFT_VALGRIND"))
 		tcase_add_test(tc, ftruncate_without_the_opcode_uses_the_pool);

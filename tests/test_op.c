@@ -799,6 +799,54 @@ START_TEST(reused_number_starts_afresh)
 }
 END_TEST
 
+/* Readiness backend: a fiber parked on a descriptor that another fiber closes through
+ * weft__fd_close wakes with -EBADF, even if a new descriptor has taken the number meanwhile
+ * (it must never call again on that one). On io_uring the kernel keeps the old file. */
+struct closing {
+	int fd;
+	int r;
+};
+
+static int read_closing(void *arg)
+{
+	struct closing *c = arg;
+	char b;
+
+	c->r = op_read(c->fd, &b, 1);
+	return 0;
+}
+
+static int close_under_reader_main(void *arg)
+{
+	struct closing c = {.r = 1};
+	int p[2], q[2];
+	weft_task *t;
+
+	if (weft_loop_backend(weft_loop_current()) != WEFT_BACKEND_EPOLL) {
+		fprintf(stderr,
+			"close_under_reader: skipped on io_uring (the kernel keeps the file)\n");
+		return 0;
+	}
+	make_pipe(p);
+	c.fd = p[0];
+	ck_assert_int_eq(weft_spawn(&t, read_closing, &c, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft__fd_close(p[0]), 0);
+	make_pipe(q); /* takes the number the reader waits on */
+	ck_assert_int_eq(q[0], p[0]);
+	ck_assert_int_eq(join_ok(t), 0);
+	ck_assert_int_eq(c.r, -EBADF);
+	weft__fd_close(p[1]);
+	close_pipe(q);
+	return 0;
+}
+
+START_TEST(close_under_reader)
+{
+	ck_assert_int_eq(run_main(close_under_reader_main, NULL), 0);
+}
+END_TEST
+
 static Suite *op_suite(void)
 {
 	Suite *s = suite_create("op");
@@ -820,6 +868,7 @@ static Suite *op_suite(void)
 	tcase_add_loop_test(tc, stale_cancel_misses_reused_record_racing, 0, NMODES);
 	tcase_add_loop_test(tc, loop_close_cancels_parked_read, 0, NMODES);
 	tcase_add_loop_test(tc, reused_number_starts_afresh, 0, NMODES);
+	tcase_add_test(tc, close_under_reader);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pressure");
