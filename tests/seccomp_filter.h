@@ -36,29 +36,25 @@ _Static_assert(__NR_io_uring_setup == 425 && __NR_io_uring_enter == 426 &&
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
 
-/*
- * seccomp_refuse_uring - install the filter on the calling process (all its threads).
- * Returns 0 or a negative errno (-EINVAL: no seccomp filters in this kernel).
- */
-static inline int seccomp_refuse_uring(void)
-{
-	static struct sock_filter code[] = {
-	    /* Only this machine's native calls are known here; anything else (i386 compat calls
-	     * through int 0x80, say) is a bug in the caller: kill, as seccomp(2) advises. */
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_TEST_ARCH, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+/* Only this machine's native calls are known here; anything else (i386 compat calls through
+ * int 0x80, say) is a bug in the caller: kill, as seccomp(2) advises. Leaves the call's number
+ * loaded (x32 calls carry the same numbers with bit 30 set). */
 #ifdef __X32_SYSCALL_BIT
-	    /* x32 calls carry the same numbers with bit 30 set. */
-	    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(__u32)__X32_SYSCALL_BIT),
+#define SECCOMP_TEST_X32 BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(__u32)__X32_SYSCALL_BIT),
+#else
+#define SECCOMP_TEST_X32
 #endif
-	    SECCOMP_TEST_DENY(__NR_io_uring_setup),
-	    SECCOMP_TEST_DENY(__NR_io_uring_enter),
-	    SECCOMP_TEST_DENY(__NR_io_uring_register),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+#define SECCOMP_TEST_PROLOGUE                                                      \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),   \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_TEST_ARCH, 1, 0),          \
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),                   \
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)), \
+	    SECCOMP_TEST_X32
+
+/* Install @code on the calling process (all its threads): 0 or a negative errno. */
+static inline int seccomp_install(struct sock_filter *code, unsigned short len)
+{
+	struct sock_fprog prog = {.len = len, .filter = code};
 	long r;
 
 	/* Without privileges a filter needs no_new_privs (set for good, inherited too). */
@@ -71,6 +67,33 @@ static inline int seccomp_refuse_uring(void)
 	if (r < 0)
 		return -errno;
 	return r ? -EBUSY : 0; /* > 0: the id of a thread that could not take the filter */
+}
+
+/*
+ * seccomp_refuse_uring - install the filter on the calling process (all its threads).
+ * Returns 0 or a negative errno (-EINVAL: no seccomp filters in this kernel).
+ */
+static inline int seccomp_refuse_uring(void)
+{
+	static struct sock_filter code[] = {
+	    SECCOMP_TEST_PROLOGUE SECCOMP_TEST_DENY(__NR_io_uring_setup),
+	    SECCOMP_TEST_DENY(__NR_io_uring_enter),
+	    SECCOMP_TEST_DENY(__NR_io_uring_register),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	return seccomp_install(code, sizeof(code) / sizeof(code[0]));
+}
+
+/* A sandbox whose allow-list predates epoll_pwait2 (Linux 5.11): EPERM for that one call. */
+static inline int seccomp_refuse_epoll_pwait2(void)
+{
+	static struct sock_filter code[] = {
+	    SECCOMP_TEST_PROLOGUE SECCOMP_TEST_DENY(__NR_epoll_pwait2),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	return seccomp_install(code, sizeof(code) / sizeof(code[0]));
 }
 
 /*

@@ -246,6 +246,38 @@ START_TEST(seccomp_auto_falls_back_to_epoll)
 }
 END_TEST
 
+static int nap(void *arg)
+{
+	return weft_sleep(WEFT_MSEC);
+}
+
+/* Runs in a fresh child: 0 if an epoll loop waits fine with epoll_pwait2 refused. */
+static int pwait2_child(void)
+{
+	const struct weft_loop_opts epoll = {.backend = WEFT_BACKEND_EPOLL};
+
+	if (seccomp_refuse_epoll_pwait2())
+		return 2;
+	return weft_run(nap, NULL, &epoll) ? 1 : 0;
+}
+
+/* An allow-list older than epoll_pwait2 (EPERM for it alone): millisecond waits instead. */
+START_TEST(epoll_pwait2_refused)
+{
+	int ws;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(pwait2_child());
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert_msg(WIFEXITED(ws), "the child died of signal %d", WTERMSIG(ws));
+	ck_assert_int_eq(WEXITSTATUS(ws), 0);
+}
+END_TEST
+
 /* ---- choosing a backend -------------------------------------------------------------------- */
 
 START_TEST(auto_prefers_uring)
@@ -383,6 +415,7 @@ static Suite *backend_suite(void)
 	tc = tcase_create("seccomp");
 	tcase_add_checked_fixture(tc, clear_env, clear_env);
 	tcase_add_test(tc, seccomp_auto_falls_back_to_epoll);
+	tcase_add_test(tc, epoll_pwait2_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("choice");
