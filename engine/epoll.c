@@ -48,240 +48,11 @@
 #include "resource.h"
 #include "stack.h"
 #include "task.h"
+#include "epoll.h"
 
-#define EVENT_BATCH	 128
 #define WAKE_TOKEN	 UINT64_MAX
-#define MULTISHOT_BURST	 64 /* completions one multishot delivers per turn */
-#define WATCH_EVENTS	 (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define READABLE	 (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
-#define GONE		 UINT32_MAX /* revents of a waiter whose descriptor was closed */
-#define WRITABLE	 (EPOLLOUT | EPOLLHUP | EPOLLERR)
+#define MULTISHOT_BURST	 64	 /* completions one multishot delivers per turn */
 #define POLL_INTERRUPTED INT_MIN /* a pool op's result slot before the job ran */
-
-enum fd_kind { FD_UNKNOWN, FD_POLLABLE, FD_FILE };
-
-/* What the backend knows of one descriptor number. */
-struct fdrec {
-	struct weft__list waiters; /* struct weft__fdwait */
-	uint32_t gen;		   /* in the epoll registration's data: stale events miss */
-	uint32_t fdgen;		   /* the number's process-wide generation it was made under */
-	uint8_t kind;		   /* enum fd_kind */
-	uint8_t ready;		   /* WEFT__DIR_* that may not block (see drained()) */
-	uint8_t stream;		   /* a SOCK_STREAM socket: 0 unknown, 1 yes, 2 no */
-	bool hup;		   /* closed, error or urgent data seen: never assume drained */
-	bool watched;		   /* registered with epoll */
-	bool nonblock;		   /* known to be O_NONBLOCK */
-	bool set_nonblock;	   /* and we made it so: undone when weft lets go of it */
-};
-
-struct weft__epoll {
-	int epfd;
-	struct fdrec **fds; /* by descriptor number */
-	unsigned nfds;
-	struct weft__list
-	    ms_run; /* multishots to issue this turn (struct weft__multishot.end_node) */
-	struct weft__list ending; /* multishots whose final completion is due */
-	bool pwait2;		  /* epoll_pwait2 works (ns timeouts) */
-	struct epoll_event events[EVENT_BATCH];
-};
-
-/* ---- descriptor generations (process-wide) -------------------------------------------------- */
-
-#define GEN_CHUNK  4096
-#define GEN_CHUNKS 1024 /* numbers up to 4 Mi: past that, records are trusted as they are */
-
-static _Atomic(_Atomic uint32_t *) fd_gens[GEN_CHUNKS];
-
-static _Atomic uint32_t *gen_slot(int fd, bool create)
-{
-	unsigned c = (unsigned)fd / GEN_CHUNK;
-	_Atomic uint32_t *chunk, *fresh = NULL;
-
-	if (fd < 0 || c >= GEN_CHUNKS)
-		return NULL;
-	chunk = atomic_load_explicit(&fd_gens[c], memory_order_acquire);
-	if (!chunk && create && (fresh = weft__new_array(_Atomic uint32_t, GEN_CHUNK))) {
-		/* Chunks are never freed: a racing reader may hold one. */
-		if (atomic_compare_exchange_strong(&fd_gens[c], &chunk, fresh))
-			chunk = fresh;
-		else
-			weft__delete_array(fresh, GEN_CHUNK);
-	}
-	return chunk ? &chunk[(unsigned)fd % GEN_CHUNK] : NULL;
-}
-
-static uint32_t fd_gen(int fd)
-{
-	_Atomic uint32_t *g = gen_slot(fd, false);
-
-	return g ? atomic_load_explicit(g, memory_order_acquire) : 0;
-}
-
-/* ---- descriptors ---------------------------------------------------------------------------- */
-
-static struct fdrec *fdrec_find(struct weft__epoll *ep, int fd)
-{
-	return fd >= 0 && (unsigned)fd < ep->nfds ? ep->fds[fd] : NULL;
-}
-
-static void fd_ready(struct fdrec *rec, uint32_t events);
-
-/* The number was closed (and perhaps reused) since @rec was made: forget all of it. Whoever
- * still waits wakes with -EBADF, never calling again on what may be another descriptor now. */
-static void fdrec_reset(struct weft__epoll *ep, struct fdrec *rec, int fd)
-{
-	if (rec->watched)
-		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT: gone with its file */
-	fd_ready(rec, GONE);
-	rec->gen++;
-	rec->fdgen = fd_gen(fd);
-	rec->kind = FD_UNKNOWN;
-	rec->stream = 0;
-	rec->hup = false;
-	rec->watched = false;
-	rec->nonblock = false;
-}
-
-static struct fdrec *fdrec_get(struct weft__epoll *ep, int fd)
-{
-	struct fdrec *rec;
-
-	if (fd < 0)
-		return NULL;
-	if ((unsigned)fd >= ep->nfds) {
-		unsigned n = ep->nfds ? ep->nfds : 64;
-		struct fdrec **fds;
-
-		while (n <= (unsigned)fd)
-			n *= 2;
-		fds = weft__new_array(struct fdrec *, n);
-		if (!fds)
-			return NULL;
-		for (unsigned i = 0; i < ep->nfds; i++)
-			fds[i] = ep->fds[i];
-		weft__delete_array(ep->fds, ep->nfds);
-		ep->fds = fds;
-		ep->nfds = n;
-	}
-	rec = ep->fds[fd];
-	if (!rec && (rec = weft__new(struct fdrec))) {
-		weft__list_init(&rec->waiters);
-		rec->fdgen = fd_gen(fd);
-		ep->fds[fd] = rec;
-	}
-	if (rec && rec->fdgen != fd_gen(fd))
-		fdrec_reset(ep, rec, fd);
-	return rec;
-}
-
-static int fd_kind(struct fdrec *rec, int fd)
-{
-	struct stat st;
-
-	if (rec->kind == FD_UNKNOWN) {
-		if (fstat(fd, &st))
-			return -errno;
-		rec->kind = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)
-				? FD_FILE
-				: FD_POLLABLE;
-	}
-	return rec->kind;
-}
-
-static int fd_nonblock(struct fdrec *rec, int fd)
-{
-	int fl;
-
-	if (rec->nonblock)
-		return 0;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK)))
-		return -errno;
-	rec->nonblock = true;
-	rec->set_nonblock = !(fl & O_NONBLOCK);
-	return 0;
-}
-
-static int fd_watch(struct weft__epoll *ep, struct fdrec *rec, int fd)
-{
-	struct epoll_event ev = {.events = WATCH_EVENTS,
-				 .data.u64 = (uint64_t)rec->gen << 32 | (uint32_t)fd};
-
-	if (rec->watched)
-		return 0;
-	rec->ready = WEFT__DIR_IN | WEFT__DIR_OUT; /* unknown until tried: the ADD reports it */
-	if (epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &ev) &&
-	    (errno != EEXIST || epoll_ctl(ep->epfd, EPOLL_CTL_MOD, fd, &ev)))
-		return -errno;
-	rec->watched = true;
-	return 0;
-}
-
-/* Wake every waiter of @rec whose direction @events covers. Waiters only get queued (tasks made
- * ready, multishots put on the run list): nothing here runs user code. */
-static void fd_ready(struct fdrec *rec, uint32_t events)
-{
-	struct weft__list *pos, *tmp;
-
-	if (events != GONE)
-		rec->ready |= (events & READABLE ? WEFT__DIR_IN : 0) |
-			      (events & WRITABLE ? WEFT__DIR_OUT : 0);
-	/* An end of file no later edge announces again; urgent data stops a read short. */
-	if (events != GONE && events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
-		rec->hup = true;
-	weft__list_for_each_safe(pos, tmp, &rec->waiters)
-	{
-		struct weft__fdwait *w = weft__container_of(pos, struct weft__fdwait, link);
-
-		if (events != GONE && ((w->want == WEFT__DIR_IN && !(events & READABLE)) ||
-				       (w->want == WEFT__DIR_OUT && !(events & WRITABLE))))
-			continue;
-		weft__list_del(&w->link);
-		weft__list_init(&w->link);
-		w->revents = events;
-		w->ready(w);
-	}
-}
-
-static void fd_gen_bump(int fd)
-{
-	_Atomic uint32_t *g = gen_slot(fd, true);
-
-	if (g)
-		atomic_fetch_add_explicit(g, 1, memory_order_acq_rel);
-}
-
-void weft__fd_forget(int fd)
-{
-	struct weft_loop *loop = weft__loop();
-	struct weft__epoll *ep = loop ? loop->epoll : NULL;
-	struct fdrec *rec;
-
-	fd_gen_bump(fd);
-	/* On a loop's own thread its record goes at once (waiters wake now); every other loop's
-	 * at its next use of the number. The file description may be shared (a tty, stdin, a
-	 * pipe from the parent): O_NONBLOCK goes back as we found it. */
-	if (ep && (rec = fdrec_find(ep, fd))) {
-		int fl = rec->set_nonblock ? fcntl(fd, F_GETFL) : -1;
-
-		if (fl >= 0)
-			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-		rec->set_nonblock = false;
-		fdrec_reset(ep, rec, fd);
-	}
-}
-
-int weft__fd_close(int fd)
-{
-	int r;
-
-	weft__fd_forget(fd);
-	r = close(fd) && errno != EINTR ? -errno : 0; /* Linux closes the fd even on EINTR */
-	/* Again once it is gone: a loop on another thread that used the number between the two
-	 * still recorded the old file under the new generation. */
-	fd_gen_bump(fd);
-	return r;
-}
 
 /* ---- ops ------------------------------------------------------------------------------------ */
 
@@ -320,12 +91,12 @@ static void op_interrupt(struct weft__wait *w)
 /* Park the calling fiber until @fd is ready in direction @dir: 0, or why it was interrupted. */
 static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned dir, bool shielded)
 {
-	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+	struct fdrec *rec = weft__fdrec_get(loop->epoll, fd);
 	int r;
 
 	if (!rec)
 		return -ENOMEM;
-	if ((r = fd_watch(loop->epoll, rec, fd)))
+	if ((r = weft__fd_watch(loop->epoll, rec, fd)))
 		return r;
 	op->fw = (struct weft__fdwait){.want = dir, .fd = fd, .ready = op_ready};
 	weft__list_add_tail(&rec->waiters, &op->fw.link);
@@ -381,19 +152,19 @@ static bool drained(struct fdrec *rec, const struct io_uring_sqe *sqe, int fd, i
 static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct weft__opdef *d,
 		     int fd, bool shielded)
 {
-	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+	struct fdrec *rec = weft__fdrec_get(loop->epoll, fd);
 	bool parked = false;
 	int r = -EAGAIN;
 
 	if (!rec)
 		return -ENOMEM;
-	if (!d->dontwait && (r = fd_nonblock(rec, fd)))
+	if (!d->dontwait && (r = weft__fd_nonblock(rec, fd)))
 		return r;
 	if (d->two_files) {
-		struct fdrec *in = fdrec_get(loop->epoll, op->fd_in);
+		struct fdrec *in = weft__fdrec_get(loop->epoll, op->fd_in);
 		if (!in)
 			return -ENOMEM;
-		if ((r = fd_nonblock(in, op->fd_in)))
+		if ((r = weft__fd_nonblock(in, op->fd_in)))
 			return r;
 	}
 	/* Known drained (watched, no edge since): straight to the wait, no EAGAIN to collect. */
@@ -482,13 +253,13 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 			return -EBADF;
 	}
 	if (run == WEFT__RUN_FILE) {
-		struct fdrec *rec = fdrec_get(loop->epoll, fd), *in = NULL;
+		struct fdrec *rec = weft__fdrec_get(loop->epoll, fd), *in = NULL;
 
-		if (!rec || (d->two_files && !(in = fdrec_get(loop->epoll, op->fd_in))))
+		if (!rec || (d->two_files && !(in = weft__fdrec_get(loop->epoll, op->fd_in))))
 			return -ENOMEM;
-		kind = fd_kind(rec, fd);
+		kind = weft__fd_kind(rec, fd);
 		if (kind >= 0 && in && kind == FD_POLLABLE)
-			kind = fd_kind(in, op->fd_in);
+			kind = weft__fd_kind(in, op->fd_in);
 		if (kind < 0)
 			return kind;
 		run = kind == FD_FILE ? WEFT__RUN_POOL : WEFT__RUN_READY;
@@ -556,9 +327,9 @@ static void ms_issue(struct weft_loop *loop, struct weft__multishot *m)
 {
 	const struct weft__opdef *d = weft__opdef(m->op.sqe.opcode);
 	int fd = m->op.fw.fd, r;
-	struct fdrec *rec = fdrec_get(loop->epoll, fd);
+	struct fdrec *rec = weft__fdrec_get(loop->epoll, fd);
 
-	r = m->op.fw.revents == GONE ? -EBADF : rec ? fd_nonblock(rec, fd) : -ENOMEM;
+	r = m->op.fw.revents == GONE ? -EBADF : rec ? weft__fd_nonblock(rec, fd) : -ENOMEM;
 	for (unsigned n = 0; !r && n < MULTISHOT_BURST; n++) {
 		r = d->issue(&m->op, &m->op.sqe, fd, true);
 		if (r < 0)
@@ -572,7 +343,7 @@ static void ms_issue(struct weft_loop *loop, struct weft__multishot *m)
 		weft__list_add_tail(&loop->epoll->ms_run, &m->end_node); /* more next turn */
 		return;
 	}
-	if (r == -EAGAIN && !(r = fd_watch(loop->epoll, rec, fd))) {
+	if (r == -EAGAIN && !(r = weft__fd_watch(loop->epoll, rec, fd))) {
 		weft__list_add_tail(&rec->waiters, &m->op.fw.link);
 		return;
 	}
@@ -676,9 +447,9 @@ static void ep_turn(struct weft_loop *loop, bool block)
 			wake_drain(loop);
 			continue;
 		}
-		rec = fdrec_find(ep, (int)(uint32_t)data);
+		rec = weft__fdrec_find(ep, (int)(uint32_t)data);
 		if (rec && rec->gen == (uint32_t)(data >> 32))
-			fd_ready(rec, ep->events[i].events);
+			weft__fd_ready(rec, ep->events[i].events);
 	}
 	ms_run(loop);
 }

@@ -419,15 +419,20 @@ static bool default_hooks; /* atexit and atfork handlers registered */
 /* A forked child has none of the workers: drop the pool there rather than join ghosts. Only
  * its memory is freed (its locks may have been held by threads that are not in the child);
  * records of jobs in flight at the fork belong to those threads and are left alone. */
-static void default_forget_in_child(void)
+static void pool_forget(_Atomic(weft_pool *) *slot, pthread_mutex_t *mu)
 {
-	weft_pool *p = atomic_exchange(&default_pool, NULL);
+	weft_pool *p = atomic_exchange(slot, NULL);
 
-	pthread_mutex_init(&default_mu, NULL);
+	pthread_mutex_init(mu, NULL);
 	if (p) {
 		weft__delete_array(p->threads, p->max);
 		weft__delete(p);
 	}
+}
+
+static void default_forget_in_child(void)
+{
+	pool_forget(&default_pool, &default_mu);
 }
 
 static void default_at_exit(void)
@@ -512,13 +517,7 @@ static _Atomic(weft_pool *) io_pool;
  * still in a file call may be using it then, and the process's end takes it anyway. */
 static void io_forget_in_child(void)
 {
-	weft_pool *p = atomic_exchange(&io_pool, NULL);
-
-	pthread_mutex_init(&io_mu, NULL);
-	if (p) {
-		weft__delete_array(p->threads, p->max);
-		weft__delete(p);
-	}
+	pool_forget(&io_pool, &io_mu);
 }
 
 static int io_pool_get(weft_pool **pp)
