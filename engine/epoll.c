@@ -89,13 +89,11 @@ static void op_interrupt(struct weft__wait *w)
 }
 
 /* Park the calling fiber until @fd is ready in direction @dir: 0, or why it was interrupted. */
-static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned dir, bool shielded)
+static int op_park(struct weft_loop *loop, struct weft__op *op, struct fdrec *rec, int fd,
+		   unsigned dir, bool shielded)
 {
-	struct fdrec *rec = weft__fdrec_get(loop->epoll, fd);
 	int r;
 
-	if (!rec)
-		return -ENOMEM;
 	if ((r = weft__fd_watch(loop->epoll, rec, fd)))
 		return r;
 	op->fw = (struct weft__fdwait){.want = dir, .fd = fd, .ready = op_ready};
@@ -109,16 +107,19 @@ static int op_park(struct weft_loop *loop, struct weft__op *op, int fd, unsigned
 	return !r && op->fw.revents == GONE ? -EBADF : r;
 }
 
-/* Which way a splice between two pollable ends waits: for data on its source, else for room at
- * its destination. */
-static unsigned splice_dir(struct weft__op *op, int fd, int *wait_fd)
+/* Which way a splice between two pollable ends waits: for data on its source (@in), else for
+ * room at its destination (@out). */
+static unsigned splice_dir(struct weft__op *op, struct fdrec *out, struct fdrec *in,
+			   struct fdrec **wait_rec, int *wait_fd)
 {
 	struct pollfd p = {.fd = op->fd_in, .events = POLLIN};
 
 	if (poll(&p, 1, 0) == 1 && p.revents) {
-		*wait_fd = fd;
+		*wait_rec = out;
+		*wait_fd = op->fd;
 		return WEFT__DIR_OUT;
 	}
+	*wait_rec = in;
 	*wait_fd = op->fd_in;
 	return WEFT__DIR_IN;
 }
@@ -149,38 +150,32 @@ static bool drained(struct fdrec *rec, const struct io_uring_sqe *sqe, int fd, i
 	return rec->stream == 1;
 }
 
+/* @rec: @fd's record; @in: the splice source's (NULL for other ops). */
 static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct weft__opdef *d,
-		     int fd, bool shielded)
+		     struct fdrec *rec, struct fdrec *in, bool shielded)
 {
-	struct fdrec *rec = weft__fdrec_get(loop->epoll, fd);
+	int fd = op->fd, r = -EAGAIN;
 	bool parked = false;
-	int r = -EAGAIN;
 
-	if (!rec)
-		return -ENOMEM;
 	if (!d->dontwait && (r = weft__fd_nonblock(rec, fd)))
 		return r;
-	if (d->two_files) {
-		struct fdrec *in = weft__fdrec_get(loop->epoll, op->fd_in);
-		if (!in)
-			return -ENOMEM;
-		if ((r = weft__fd_nonblock(in, op->fd_in)))
-			return r;
-	}
+	if (in && (r = weft__fd_nonblock(in, op->fd_in)))
+		return r;
 	/* Known drained (watched, no edge since): straight to the wait, no EAGAIN to collect. */
-	bool skip = rec->watched && !(rec->ready & d->dir) && !d->two_files;
+	bool skip = rec->watched && !(rec->ready & d->dir) && !in;
 
 	for (;;) {
+		struct fdrec *wait_rec = rec;
 		int wait_fd = fd, err;
 		unsigned dir;
 
 		if (!skip && (r = d->issue(op, &op->sqe, fd, true)) != -EAGAIN)
 			break;
 		skip = false;
-		dir = d->two_files ? splice_dir(op, fd, &wait_fd) : d->dir;
+		dir = in ? splice_dir(op, rec, in, &wait_rec, &wait_fd) : d->dir;
 		rec->ready &= (uint8_t)~d->dir;
 		parked = true;
-		if ((err = op_park(loop, op, wait_fd, dir, shielded)))
+		if ((err = op_park(loop, op, wait_rec, wait_fd, dir, shielded)))
 			return op->done ? op->res : err;
 	}
 	if (drained(rec, &op->sqe, fd, r))
@@ -190,10 +185,10 @@ static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct w
 	return r;
 }
 
-static int run_poll(struct weft_loop *loop, struct weft__op *op, int fd, bool shielded)
+static int run_poll(struct weft_loop *loop, struct weft__op *op, struct fdrec *rec, bool shielded)
 {
 	unsigned events = op->sqe.poll32_events;
-	struct pollfd p = {.fd = fd, .events = (short)events};
+	struct pollfd p = {.fd = op->fd, .events = (short)events};
 	int r;
 
 	for (;;) {
@@ -201,7 +196,7 @@ static int run_poll(struct weft_loop *loop, struct weft__op *op, int fd, bool sh
 			return -errno;
 		if (p.revents)
 			return p.revents;
-		r = op_park(loop, op, fd, events & POLLOUT ? WEFT__DIR_OUT : WEFT__DIR_IN,
+		r = op_park(loop, op, rec, op->fd, events & POLLOUT ? WEFT__DIR_OUT : WEFT__DIR_IN,
 			    shielded);
 		if (r)
 			return r;
@@ -240,6 +235,7 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 	const struct weft__opdef *d = weft__opdef(sqe->opcode);
 	int fd = resolve(loop, sqe->fd, sqe->flags & IOSQE_FIXED_FILE), kind, r;
 	int run = d->run;
+	struct fdrec *rec = NULL, *in = NULL;
 
 	op->stage = 0;
 	op->done = false;
@@ -252,11 +248,13 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 		if (op->fd_in < 0)
 			return -EBADF;
 	}
-	if (run == WEFT__RUN_FILE) {
-		struct fdrec *rec = weft__fdrec_get(loop->epoll, fd), *in = NULL;
-
+	/* One record lookup per op: what waits on readiness needs the descriptor's. */
+	if (run == WEFT__RUN_FILE || run == WEFT__RUN_READY || run == WEFT__RUN_POLL) {
+		rec = weft__fdrec_get(loop->epoll, fd);
 		if (!rec || (d->two_files && !(in = weft__fdrec_get(loop->epoll, op->fd_in))))
 			return -ENOMEM;
+	}
+	if (run == WEFT__RUN_FILE) {
 		kind = weft__fd_kind(rec, fd);
 		if (kind >= 0 && in && kind == FD_POLLABLE)
 			kind = weft__fd_kind(in, op->fd_in);
@@ -266,17 +264,15 @@ int weft__epoll_op_wait(struct weft__op *op, bool shielded)
 	}
 	switch (run) {
 	case WEFT__RUN_INLINE:
-		if (sqe->opcode == IORING_OP_CLOSE)
-			weft__fd_forget(fd);
 		r = d->issue(op, sqe, fd, true);
 		weft__op_inline_done();
 		return r;
 	case WEFT__RUN_READY:
-		return run_ready(loop, op, d, fd, shielded);
+		return run_ready(loop, op, d, rec, in, shielded);
 	case WEFT__RUN_POOL:
 		return run_pool(op, fd, shielded);
 	case WEFT__RUN_POLL:
-		return run_poll(loop, op, fd, shielded);
+		return run_poll(loop, op, rec, shielded);
 	default:
 		return -EOPNOTSUPP;
 	}

@@ -123,11 +123,10 @@ int weft__issue_shutdown(struct weft__op *op, const struct io_uring_sqe *sqe, in
 	return ret(shutdown(fd, (int)sqe->len));
 }
 
+/* Through weft__fd_close: the readiness backend's record of the number goes with it. */
 int weft__issue_close(struct weft__op *op, const struct io_uring_sqe *sqe, int fd, bool nonblock)
 {
-	long r = close(fd);
-
-	return r < 0 && errno == EINTR ? 0 : ret(r); /* Linux closes the fd even then */
+	return weft__fd_close(fd);
 }
 
 /* A splice between two pollable ends runs non-blocking (SPLICE_F_NONBLOCK covers a pipe end, the
