@@ -26,8 +26,9 @@ struct call {
 	weft_task_fn fn;
 	void *arg;
 	int status;
-	atomic_bool cancel; /* the caller gave up: cancel the task, or never start it */
-	weft_task *task;    /* on the target loop, touched only there; NULL once ended */
+	atomic_bool cancel;	/* the caller gave up: cancel the task, or never start it */
+	weft_task *task;	/* on the target loop, touched only there; NULL once ended */
+	struct weft__hook hook; /* on the task: it tells the caller when it returns */
 	/* fiber callers */
 	weft_loop *caller_loop;
 	struct weft_task *caller;
@@ -90,11 +91,11 @@ static int call_entry(void *arg)
 	return c->fn(c->arg);
 }
 
-static void call_task_done(weft_task *t, void *arg)
+static void call_task_done(struct weft__hook *h, struct weft_task *t)
 {
-	struct call *c = arg;
+	struct call *c = weft__container_of(h, struct call, hook);
 
-	weft_task_status(t, &c->status);
+	c->status = t->status;
 	call_finish(c);
 }
 
@@ -109,15 +110,14 @@ static void call_start(void *arg)
 		return;
 	}
 	r = weft_loop_spawn(c->target, &c->task, call_entry, c, NULL);
-	if (r == 0 && (r = weft_task_on_done(c->task, call_task_done, c)))
-		weft_task_cancel(c->task); /* can't watch it: it must not run unwatched */
 	if (r) {
-		if (c->task)
-			weft_task_detach(c->task);
 		c->status = r;
 		call_finish(c);
 		return;
 	}
+	/* A hook of our own, not weft_task_on_done: watching must not fail once the task exists,
+	 * since a spawned task always runs. */
+	weft__hook_add(c->task, &c->hook, call_task_done);
 	weft_task_detach(c->task); /* frees itself; call_task_done runs first */
 }
 

@@ -93,7 +93,7 @@ static int check_tasks(weft_task **tasks, size_t n)
 		return -EINVAL;
 	for (i = 0; i < n && !err; i++) {
 		struct weft_task *t = tasks[i];
-		if (!t || t->loop != cur->loop || t->detached || t->mark || t->joining)
+		if (!t || t->loop != cur->loop || t->detached || t->mark)
 			err = -EINVAL;
 		else if (t == cur)
 			err = -EDEADLK;
@@ -190,12 +190,15 @@ int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 	if (err)
 		return err;
 	s.fail_fast = flags & WEFT_GATHER_FAIL_FAST;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->joiners++; /* a concurrent join must not free what we read below */
 	outer = wait_all_cancelling(&s, weft__checkpoint(weft__current()));
 	err = outer ? outer : s.first_error;
 	for (size_t i = 0; i < n; i++) {
 		if (statuses)
 			statuses[i] = tasks[i]->status;
-		weft__task_free(tasks[i]->loop, tasks[i]);
+		tasks[i]->joiners--;
+		weft__task_consume(tasks[i]);
 	}
 	watch_stop(&s);
 	return err;
@@ -310,7 +313,10 @@ int weft_task_wait_for(weft_task *t, int64_t timeout_ns, int *status)
 		return -EINVAL;
 	outer = weft__checkpoint(weft__current());
 	if (!outer && t->state != WEFT_TASK_DONE) {
-		outer = weft__task_wait_done(t, deadline_after(timeout_ns), 0);
+		/* No time at all (asyncio's wait_for(t, 0)): a task that has not returned yet is
+		 * cancelled, never given the turn it would take to finish. */
+		if (timeout_ns > 0)
+			outer = weft__task_wait_done(t, deadline_after(timeout_ns), 0);
 		if (!outer && t->state != WEFT_TASK_DONE)
 			result = -ETIMEDOUT;
 	}
@@ -320,6 +326,6 @@ int weft_task_wait_for(weft_task *t, int64_t timeout_ns, int *status)
 	}
 	if (status)
 		*status = t->status;
-	weft__task_free(t->loop, t);
+	weft__task_consume(t);
 	return outer ? outer : result;
 }

@@ -38,7 +38,6 @@ struct weft_server {
 	/* Fibers in shutdown/wait: handed the result when the server stops, so none of them
 	 * touches the server again (weft_tcp_serve frees it right after). */
 	struct weft__list stop_waiters;
-	struct weft__list conns; /* every connection not yet ended (struct conn) */
 	struct weft_loop *loop;
 	unsigned nconns;
 	int64_t grace;
@@ -49,7 +48,6 @@ struct weft_server {
 struct conn {
 	weft_server *srv;
 	weft_sock *sock;
-	struct weft__list link; /* in srv->conns */
 };
 
 static void report(weft_server *srv, int err)
@@ -72,7 +70,6 @@ static void conn_end(struct conn *c)
 {
 	weft_server *srv = c->srv;
 
-	weft__list_del(&c->link);
 	weft_sock_close(c->sock);
 	weft__delete(c);
 	if (srv->slots)
@@ -108,7 +105,6 @@ static int spawn_conn(weft_server *srv, weft_group *g, weft_sock *sock)
 		weft__delete(c);
 		return r;
 	}
-	weft__list_add_tail(&srv->conns, &c->link);
 	srv->nconns++;
 	return 0;
 }
@@ -163,10 +159,7 @@ static void drain(weft_server *srv, weft_group *g)
 	srv->cancelled = (int)srv->nconns;
 	if (srv->nconns)
 		weft_group_cancel(g);
-	weft_group_close(g);
-	/* A connection task cancelled before it first ran never ran conn_main: end it here. */
-	while (!weft__list_empty(&srv->conns))
-		conn_end(weft__container_of(srv->conns.next, struct conn, link));
+	weft_group_close(g); /* every connection task runs, so each one ended itself */
 }
 
 /* Accept inside our own cancel scope, which a shutdown cancels. Returns why it stopped: 0 for a
@@ -220,7 +213,6 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	srv->listener = listener;
 	srv->loop = listener->loop;
 	weft__list_init(&srv->stop_waiters);
-	weft__list_init(&srv->conns);
 	srv->fn = fn;
 	srv->fn_arg = fn_arg;
 	srv->grace = srv->opts.grace_ns > 0 ? srv->opts.grace_ns : GRACE_DEFAULT;

@@ -333,13 +333,17 @@ struct work {
 	int64_t sleep_ns;
 	int result;
 	atomic_int ended; /* set as the task's last act: the call must not return before */
+	atomic_int started;
 	pthread_t ran_on;
 };
 
 static int do_work(void *arg)
 {
 	struct work *w = arg;
-	int r = weft_sleep(w->sleep_ns);
+	int r;
+
+	atomic_store(&w->started, 1);
+	r = weft_sleep(w->sleep_ns);
 
 	w->ran_on = pthread_self();
 	atomic_store(&w->ended, 1);
@@ -429,7 +433,8 @@ static int cancel_the_caller(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_spawn(&t, cancelled_caller, cc, NULL), 0);
-	weft_sleep(20 * WEFT_MSEC);
+	while (!atomic_load(&cc->w.started)) /* cancel a call that is running, however slow */
+		weft_sleep(WEFT_MSEC);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	return weft_task_join(t, NULL);
 }
