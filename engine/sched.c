@@ -177,10 +177,12 @@ static void park_timer_fired(struct weft__timer *timer)
 		weft__wake(pf->wait->task);
 }
 
-static void park_arm(struct weft_loop *loop, struct weft__park *pf, struct weft_task *t)
+static inline __attribute__((always_inline)) void
+park_arm(struct weft_loop *loop, struct weft__park *pf, struct weft_task *t)
 {
-	int64_t deadline =
-	    (pf->flags & WEFT__PARK_NO_DEADLINE) ? WEFT_FOREVER : weft__task_deadline(t);
+	int64_t deadline = (pf->flags & WEFT__PARK_NO_DEADLINE) || !t->scope
+			       ? WEFT_FOREVER
+			       : weft__task_deadline(t);
 
 	if (deadline == WEFT_FOREVER && pf->until == WEFT_FOREVER)
 		return;
