@@ -37,6 +37,8 @@
 #define WEFT_FILE_H
 
 #include <fcntl.h>
+#include <linux/stat.h> /* struct statx and STATX_*, whatever the feature macros (glibc's
+			 * <sys/stat.h> declares them only under _GNU_SOURCE, from this header) */
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
