@@ -483,7 +483,8 @@ static int check_opts(const struct weft_procpool_opts *o, unsigned *n)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*n = o->nworkers ? o->nworkers : cpus > 0 ? (unsigned)cpus : 1;
-	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds) || weft__reserved_bad(o))
+	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds) ||
+	    weft__reserved_bad(o))
 		return -EINVAL;
 	for (unsigned i = 0; i < o->nkeep_fds; i++)
 		if (o->keep_fds[i] < 0)

@@ -85,7 +85,8 @@ int weft_serial_supervise(const char *path, const struct weft_serial_config *con
 	weft_serial *port;
 	int status;
 
-	if (!path || !session || o.backoff_min_ns < 0 || o.backoff_max_ns < 0 || weft__reserved_bad(opts))
+	if (!path || !session || o.backoff_min_ns < 0 || o.backoff_max_ns < 0 ||
+	    weft__reserved_bad(opts))
 		return -EINVAL;
 	if (!o.backoff_min_ns)
 		o.backoff_min_ns = BACKOFF_MIN_NS;

@@ -45,9 +45,10 @@ START_TEST(procpool_opts_reserved)
 	static const struct weft_proc_func funcs[] = {{"square", square}};
 	weft_procpool *pool = NULL;
 
-	ck_assert_int_eq(weft_procpool_new(&pool, funcs, 1,
-					   &(struct weft_procpool_opts){.nworkers = 1, .reserved[0] = 1}),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    weft_procpool_new(&pool, funcs, 1,
+			      &(struct weft_procpool_opts){.nworkers = 1, .reserved[0] = 1}),
+	    -EINVAL);
 }
 END_TEST
 
@@ -75,9 +76,9 @@ static int fiber_opts(void *arg)
 	ck_assert_int_eq(weft_spawn(&t, nothing, NULL, &(struct weft_task_opts){.reserved[0] = 1}),
 			 -EINVAL);
 	ck_assert_int_eq(weft_stream_new(&s, &ops, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(weft_stream_new(&s, &plain_ops, NULL,
-					 &(struct weft_stream_opts){.reserved[2] = 1}),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    weft_stream_new(&s, &plain_ops, NULL, &(struct weft_stream_opts){.reserved[2] = 1}),
+	    -EINVAL);
 	ck_assert_int_eq(weft_stream_new(&s, &plain_ops, NULL, NULL), 0);
 	ck_assert_int_eq(weft_framer_new(&f, s,
 					 &(struct weft_frame_spec){.kind = WEFT_FRAME_FIXED,
@@ -86,8 +87,8 @@ static int fiber_opts(void *arg)
 			 -EINVAL);
 	weft_stream_free(s);
 	ck_assert_int_eq(weft_addr_inet(&addr, "127.0.0.1", 0), 0);
-	ck_assert_int_eq(weft_tcp_listen(&sock, &addr, &(struct weft_listen_opts){.reserved[0] = 1}),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    weft_tcp_listen(&sock, &addr, &(struct weft_listen_opts){.reserved[0] = 1}), -EINVAL);
 	ck_assert_int_eq(weft_tcp_listen(&sock, &addr, NULL), 0);
 	ck_assert_int_eq(weft_server_start(&(weft_server *){NULL}, sock, serve_nothing, NULL,
 					   &(struct weft_server_opts){.reserved[3] = 1}),
@@ -96,9 +97,10 @@ static int fiber_opts(void *arg)
 	ck_assert_int_eq(weft_tcp_connect_retry(&sock, "127.0.0.1", 1,
 						&(struct weft_retry_opts){.reserved[0] = 1}),
 			 -EINVAL);
-	ck_assert_int_eq(weft_serial_supervise("/dev/null", NULL, NULL, NULL,
-					       &(struct weft_serial_supervise_opts){.reserved[0] = 1}),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    weft_serial_supervise("/dev/null", NULL, NULL, NULL,
+				  &(struct weft_serial_supervise_opts){.reserved[0] = 1}),
+	    -EINVAL);
 	return 0;
 }
 
