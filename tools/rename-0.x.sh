@@ -68,10 +68,10 @@ swap() { # swap HEADER OLD_SHORT OLD_ALL
 	grep -qE "\\b$3\\b" "$1" || return 0
 	local tok="@@rename_0x_${2}@@" short=${2#weft_file}
 	cat >>"$script" <<-EOF
+		s/\`$2\` \\/ \`${short}_all\`/\`$3\` \\/ \`${short}_some\`/g
 		s/\\b$2\\b/$tok/g
 		s/\\b$3\\b/$2/g
 		s/$tok/${2}_some/g
-		s/\`${short}\` \\/ \`${short}_all\`/\`${short}\` \\/ \`${short}_some\`/g
 	EOF
 }
 swap include/weft/file.h weft_file_write weft_file_write_all
@@ -116,4 +116,9 @@ done
 for f in weft_loop_post weft_loop_call; do
 	move_decl $f include/weft/thread.h include/weft/loop.h
 done
+# The prose around the moved calls.
+perl -0777 -i -pe 's{not thread-safe \(cross-thread posting lives in\n \* weft/thread\.h\)}{not thread-safe (weft_loop_post\n * below posts from any thread)}' \
+	include/weft/loop.h
+perl -0777 -i -pe 's{^( \* weft/thread\.h - crossing threads): posting}{$1 (weft_loop_post and weft_loop_call are in weft/loop.h\n * with the other loop calls): posting}m' \
+	include/weft/thread.h
 echo "rename-0.x: done on ${#files[@]} files; now: make format && make check"
