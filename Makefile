@@ -49,7 +49,7 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	check-seccomp check-boundaries install \
+	check-seccomp check-boundaries check-headers check-abi check-install shared-examples install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -61,6 +61,9 @@ help:
 	@echo "make check-seccomp  the same test set under a seccomp filter that refuses io_uring"
 	@echo "                  (EPERM, as Docker's default profile): AUTO's epoll fallback"
 	@echo "make check-boundaries  net/, fileio/, serial/ include no engine header but engine/module.h"
+	@echo "make check-headers  each public header compiles alone (C11/gnu11/C++, +-_GNU_SOURCE)"
+	@echo "make check-abi    include/'s functions = weft.map's list = libweft.so's exports"
+	@echo "make check-install  the README's install-and-build blocks, run in a scratch prefix"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -122,13 +125,37 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 # bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
 # prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
-check: check-boundaries tests examples $(B_plain)/tests/ctx_check
+check: check-boundaries check-headers check-abi check-install tests examples \
+		$(B_plain)/tests/ctx_check shared-examples
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+	@echo "the examples again, linked to $(SONAME):"
+	@WEFT_BACKENDS="$(firstword $(or $(WEFT_BACKENDS),uring))" tests/run $(B_plain)/shared "" \
+		"$(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES)))"
+
+# The examples linked to libweft.so as a user's program is (README "A complete program"): they
+# run against the shared library, and may use only what it exports (one backend is enough).
+$(B_plain)/shared/examples/%: examples/%.c $(B_plain)/$(SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+shared-examples: $(addprefix $(B_plain)/shared/examples/,$(EXAMPLES))
+
+# README "ABI": the functions include/ declares = the names weft.map lists = what the .so exports.
+check-abi: $(B_plain)/$(SONAME)
+	@tests/check-abi $(B_plain)/$(SONAME) weft.map include
+
+# README "A complete program": its install blocks, run as written against a scratch prefix.
+check-install: lib
+	@tests/check-install
 
 # The same test set where io_uring is refused (every process under tests/run inherits the filter):
 # everything must pass on AUTO's fallback to epoll.
 check-seccomp: tests examples $(B_plain)/tests/ctx_check $(B_plain)/tests/seccomp_exec
 	@WEFT_BACKENDS=auto $(B_plain)/tests/seccomp_exec tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# Each public header compiles alone in C and C++, with and without _GNU_SOURCE (-Werror), and
+# weft.h includes and lists them all.
+check-headers:
+	@CC="$(CC)" CXX="$(CXX)" tests/check-headers include
 
 # DESIGN.md 4: net/, fileio/ and serial/ reach the engine through engine/module.h alone.
 BOUNDARY_SRC = $(wildcard net/*.[ch] fileio/*.[ch] serial/*.[ch])
@@ -181,6 +208,9 @@ install: lib
 	install -m 644 include/weft.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/weft/*.h $(DESTDIR)$(INCDIR)/weft/
 	$(PC_SED) weft.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc # this PREFIX, not the build's
+	@# A real install as root refreshes the loader's cache (a new libweft.so.0 in /usr/local/lib
+	@# is not found until then); a staged one (DESTDIR) leaves that to the package.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so* \

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "weft/frame.h"
+#include "abi.h"
 #include "alloc.h"
 #include "delim.h"
 
@@ -192,7 +193,7 @@ int weft_framer_new(weft_framer **framerp, weft_stream *stream, const struct wef
 	struct weft_framer *f;
 	int err;
 
-	if (!framerp || !stream || !spec)
+	if (!framerp || !stream || !spec || weft__reserved_bad(spec))
 		return -EINVAL;
 	s = *spec;
 	if ((err = check_spec(&s)))

@@ -20,6 +20,7 @@
 
 #include "weft/task.h"
 #include "weft/time.h"
+#include "abi.h"
 #include "alloc.h"
 #include "backend.h"
 #include "loop.h"
@@ -99,7 +100,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 		return -EINVAL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 ||
+	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 || weft__reserved_bad(opts) ||
 	    (unsigned)opts->debug > WEFT_DEBUG_OFF ||
 	    (unsigned)opts->backend > WEFT_BACKEND_EPOLL ||
 	    (opts->ring_flags & ~(WEFT_RING_NO_DEFER_TASKRUN | WEFT_RING_NO_COOP_TASKRUN)))

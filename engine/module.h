@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "weft/loop.h"
+#include "abi.h"
 #include "alloc.h"
 #include "delim.h"
 #include "iov.h"

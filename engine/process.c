@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "abi.h"
 #include "loop.h"
 #include "op.h"
 #include "process.h"
@@ -482,7 +483,8 @@ static int check_opts(const struct weft_procpool_opts *o, unsigned *n)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*n = o->nworkers ? o->nworkers : cpus > 0 ? (unsigned)cpus : 1;
-	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds))
+	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds) ||
+	    weft__reserved_bad(o))
 		return -EINVAL;
 	for (unsigned i = 0; i < o->nkeep_fds; i++)
 		if (o->keep_fds[i] < 0)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "weft/stream.h"
+#include "abi.h"
 #include "alloc.h"
 #include "delim.h"
 #include "iov.h"
@@ -40,7 +41,7 @@ int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, vo
 {
 	struct weft_stream *s;
 
-	if (!streamp || !ops || !ops->read ||
+	if (!streamp || !ops || !ops->read || weft__reserved_bad(ops) || weft__reserved_bad(opts) ||
 	    (opts && opts->rbuf_size && opts->rbuf_size < WEFT_STREAM_DELIM_MAX))
 		return -EINVAL;
 	s = weft__new(struct weft_stream);

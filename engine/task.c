@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "weft/time.h"
+#include "abi.h"
 #include "alloc.h"
 #include "group.h"
 #include "loop.h"
@@ -54,7 +55,7 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	size_t stack_size = opts ? opts->stack_size : 0;
 	struct weft_task *t;
 
-	if (!loop || !fn || stack_size > WEFT__STACK_MAX)
+	if (!loop || !fn || stack_size > WEFT__STACK_MAX || weft__reserved_bad(opts))
 		return -EINVAL;
 	/* Every task may arm one park timer: make its heap slot now, so parking can't fail. */
 	if (loop->heap_cap <= loop->alive + loop->ntimers + 1 &&

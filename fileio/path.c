@@ -240,7 +240,7 @@ static int replace_steps(struct replace *r, const void *buf, size_t len, mode_t 
 	unnamed = !r->named;
 	f.fd = r->fd;
 	hook(WEFT__REPLACE_CREATED);
-	if ((err = weft_file_pwrite_all(&f, buf, len, 0, NULL)))
+	if ((err = (int)weft_file_pwrite_all(&f, buf, len, 0, NULL)) < 0)
 		return err;
 	hook(WEFT__REPLACE_WRITTEN);
 	if ((err = weft_file_fsync(&f)))

@@ -218,6 +218,8 @@ int weft__sock_listen(weft_sock *s, const struct weft_listen_opts *opts)
 	int backlog = opts && opts->backlog > 0 ? opts->backlog : SOMAXCONN;
 	unsigned flags = opts ? opts->flags : 0;
 
+	if (weft__reserved_bad(opts))
+		return -EINVAL;
 	if (listen(s->fd, backlog))
 		return -errno;
 	if (flags & WEFT_LISTEN_NO_MULTISHOT ||

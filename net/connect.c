@@ -100,7 +100,7 @@ int weft_tcp_connect_retry(weft_sock **sockp, const char *host, uint16_t port,
 	weft_scope sc;
 	int r, exit;
 
-	if (!sockp || !host)
+	if (!sockp || !host || weft__reserved_bad(opts))
 		return -EINVAL;
 	if (!opts)
 		opts = &defaults;

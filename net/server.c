@@ -203,7 +203,7 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	weft_server *srv;
 	int r;
 
-	if (!srvp || !listener || !fn)
+	if (!srvp || !listener || !fn || weft__reserved_bad(opts))
 		return -EINVAL;
 	srv = weft__new(weft_server);
 	if (!srv)

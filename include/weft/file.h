@@ -37,6 +37,8 @@
 #define WEFT_FILE_H
 
 #include <fcntl.h>
+#include <linux/stat.h> /* struct statx and STATX_*, whatever the feature macros (glibc's
+			 * <sys/stat.h> declares them only under _GNU_SOURCE, from this header) */
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -176,11 +178,13 @@ WEFT_API int weft_file_pread_exactly(weft_file *file, void *buf, size_t len, int
 				     size_t *got);
 
 /*
- * weft_file_pwrite_all - write all @len bytes at @offset. Returns 0 or a negative errno; *@done
- * (may be NULL) holds how many bytes were written either way. Must run in a fiber.
+ * weft_file_pwrite_all - write all @len bytes at @offset, continuing short writes. Returns @len
+ * (as every write-all call: weft_file_write_all, weft_sock_send, weft_stream_write) or a
+ * negative errno; *@done (may be NULL) holds how many bytes were written either way. Must run in
+ * a fiber.
  */
-WEFT_API int weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
-				  size_t *done);
+WEFT_API ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
+				      size_t *done);
 
 /* ---- metadata and durability -------------------------------------------------------------- */
 

@@ -36,6 +36,7 @@ struct weft_frame {
 	const uint8_t *payload;
 	size_t payload_len;
 	unsigned tag;
+	uint64_t reserved[4]; /* filled with zeros today: room for later fields (README "ABI") */
 };
 
 /* What a frame parser (struct weft_frame_spec.parse) says about the bytes it was shown. */
@@ -107,6 +108,7 @@ struct weft_frame_spec {
 	} tagged;
 	weft_frame_parse_fn parse;
 	void *parse_arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

@@ -59,6 +59,7 @@ struct weft_loop_opts {
 				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
 	enum weft_backend backend; /* default AUTO; with AUTO, env WEFT_BACKEND=uring|epoll
 				    * decides instead (an unknown value fails with -EINVAL) */
+	uint64_t reserved[4];	   /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Kernel features a loop found and uses; see weft_loop_features(). */

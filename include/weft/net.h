@@ -286,6 +286,7 @@ struct weft_retry_opts {
 	unsigned max_tries;
 	void (*on_retry)(void *arg, unsigned attempt, int err, int64_t delay_ns);
 	void *arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
@@ -313,6 +314,7 @@ WEFT_API int weft_tcp_connect_retry(weft_sock **sockp, const char *host, uint16_
 struct weft_listen_opts {
 	int backlog;
 	unsigned flags;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

@@ -102,6 +102,7 @@ struct weft_procpool_opts {
 	/* Run once in each worker before its first job (ProcessPoolExecutor's initializer). */
 	void (*init)(void *arg);
 	void *init_arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Flags for weft_procpool_shutdown(). */

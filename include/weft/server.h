@@ -46,6 +46,7 @@ struct weft_server_opts {
 	void (*on_error)(weft_server *srv, int err, void *arg);
 	void (*on_start)(weft_server *srv, void *arg);
 	void *arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

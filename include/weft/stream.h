@@ -51,6 +51,7 @@ struct weft_stream_ops {
 	ssize_t (*writev)(void *io, const struct iovec *iov, int iovcnt);
 	int (*shutdown)(void *io);
 	int (*close)(void *io);
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Default sizes: a read buffer of 16 KiB (a line or frame must fit in it), no write buffer. */
@@ -67,6 +68,7 @@ struct weft_stream_ops {
 struct weft_stream_opts {
 	size_t rbuf_size;
 	size_t wbuf_size;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

@@ -38,6 +38,7 @@ typedef int (*weft_task_fn)(void *arg);
 struct weft_task_opts {
 	const char *name;  /* copied (first 31 bytes); default "task-<id>" */
 	size_t stack_size; /* default: the loop's (64 KiB); rounded up to pages, at least 16 KiB */
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Task states, as weft_task_state() reports them. */

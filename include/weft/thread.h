@@ -72,6 +72,7 @@ struct weft_loop_group_opts {
 	weft_task_fn main;
 	void *arg;
 	const struct weft_loop_opts *loop_opts;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
