@@ -575,32 +575,33 @@ END_TEST
 
 struct tie {
 	weft_task *a;
-	int64_t deadline;
+	weft_scope s, cs; /* the sleeper's scope; the canceller's */
 	int r, exit_r, ck;
 	bool called;
 };
 
+/* Parks in a scope without a deadline: the main task gives it one in the past once it is parked
+ * (weft_scope_reschedule), so the order of events never depends on the machine's speed. */
 static int tie_sleeper(void *arg)
 {
 	struct tie *x = arg;
-	weft_scope s;
 
-	ck_assert_int_eq(weft_scope_enter(&s, x->deadline, 0), 0);
+	ck_assert_int_eq(weft_scope_enter(&x->s, WEFT_FOREVER, 0), 0);
 	x->r = weft_sleep(LONG_SLEEP);
 	x->ck = weft_checkpoint();
-	x->called = weft_scope_cancel_called(&s);
-	x->exit_r = weft_scope_exit(&s);
+	x->called = weft_scope_cancel_called(&x->s);
+	x->exit_r = weft_scope_exit(&x->s);
 	return 0;
 }
 
 /* Both hit while the sleeper is parked: the cancel first, then the deadline timer. */
 static int m_tie_cancel_first(void *arg)
 {
-	struct tie x = {.deadline = weft_now() + 20 * WEFT_MSEC};
+	struct tie x = {0};
 
 	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
 	yield_until_parked(x.a);
-	spin_until(x.deadline + 2 * WEFT_MSEC);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, weft_now() - 1), 0); /* fires next turn */
 	ck_assert_int_eq(weft_task_cancel(x.a), 0);
 	ck_assert_int_eq(join_ok(x.a), 0);
 	ck_assert_int_eq(x.r, -ECANCELED);
@@ -618,27 +619,33 @@ START_TEST(cancel_wins_tie_cancel_first)
 }
 END_TEST
 
+/* Parked in a scope of its own; when that times out, it cancels the sleeper. */
 static int tie_canceller(void *arg)
 {
 	struct tie *x = arg;
 
-	/* Due just before the sleeper's deadline: both timers fire in the same turn, this task is
-	 * queued first, and it runs after the deadline has interrupted the sleeper but before the
-	 * sleeper runs. */
-	ck_assert_int_eq(weft_sleep_until(x->deadline - 1), 0);
+	ck_assert_int_eq(weft_scope_enter(&x->cs, WEFT_FOREVER, 0), 0);
+	ck_assert_int_eq(weft_sleep(LONG_SLEEP), -ETIMEDOUT);
+	weft_scope_exit(&x->cs);
 	return weft_task_cancel(x->a);
 }
 
 static int m_tie_deadline_first(void *arg)
 {
-	struct tie x = {.deadline = weft_now() + 20 * WEFT_MSEC};
+	struct tie x = {0};
 	weft_task *c;
+	int64_t now;
 
 	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
 	ck_assert_int_eq(weft_spawn(&c, tie_canceller, &x, NULL), 0);
 	yield_until_parked(x.a);
 	yield_until_parked(c);
-	spin_until(x.deadline + 2 * WEFT_MSEC);
+	/* Both deadlines in the past, the canceller's first: both timers fire in the next turn in
+	 * that order, so the canceller runs after the deadline has interrupted the sleeper but
+	 * before the sleeper runs. */
+	now = weft_now();
+	ck_assert_int_eq(weft_scope_reschedule(&x.cs, now - 2), 0);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, now - 1), 0);
 	ck_assert_int_eq(join_ok(c), 0);
 	ck_assert_int_eq(join_ok(x.a), 0);
 	ck_assert_int_eq(x.r, -ECANCELED);
