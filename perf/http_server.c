@@ -2,16 +2,19 @@
 /*
  * perf/http_server - the HTTP/1.1 server perf/http.sh measures against nginx: keep-alive,
  * pipelining, request bodies, one fiber per connection, a loop per thread. "/" answers a fixed
- * "hello\n"; any other path is a file under -r DIR, sent from the page cache with splice
- * (weft_sock_sendfile). The protocol is perf/http/proto.c (parsed by llhttp), which knows
- * nothing of sockets; this file moves its bytes.
+ * "hello\n"; any other path is a file under -r DIR, sent from the page cache without a copy
+ * through user memory. The protocol is perf/http/proto.c (parsed by llhttp), which knows nothing
+ * of sockets; this file moves its bytes.
  *
- * Usage: http_server [-p PORT] [-t THREADS] [-r DIR] [-C]
+ * Usage: http_server [-p PORT] [-t THREADS] [-r DIR] [-f sendfile|splice|copy]
  *   -p  TCP port, bound on every address (default 8080)
  *   -t  threads, each running its own loop with its own SO_REUSEPORT listener (default 1)
  *   -r  the directory the file route serves (default: none, every other path is 404)
- *   -C  send files by copying them (pread + send) instead of splicing: what a transport that
- *       is not the bare socket (TLS without kTLS) has to do; also a comparison point
+ *   -f  how files are sent: "sendfile" (default) calls sendfile(2) on the socket made
+ *       non-blocking for the call, and splices what did not fit through io_uring once the
+ *       socket has room; "splice" sends it all through io_uring (weft_sock_sendfile: file ->
+ *       pipe -> socket, each leg on io-wq); "copy" reads it (pread) and sends it through the
+ *       connection's stream, as a transport that is not the bare socket (TLS) must
  * Runs until killed.
  */
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "weft.h"
@@ -32,7 +36,7 @@
 
 static int opt_port = 8080;
 static int opt_threads = 1;
-static bool opt_copy;
+static enum { FILE_SENDFILE, FILE_SPLICE, FILE_COPY } opt_file;
 static struct http_site site = {.root_fd = -1};
 
 /*
@@ -43,6 +47,7 @@ static struct http_site site = {.root_fd = -1};
 struct http_io {
 	weft_stream *stream;
 	weft_sock *sock;
+	int fl; /* the socket's file status flags, once read (-1: not yet) */
 };
 
 /* One connection's memory: the parser, its output and the receive buffer. */
@@ -59,39 +64,95 @@ static int send_out(struct http_io *io, struct http_conn *c)
 	return n < 0 ? (int)n : 0;
 }
 
-/* Copy the file through the stream, using out[] (already sent) as the bounce buffer. */
+/* Copy the file through the stream after the head in out[], a buffer-full per send. */
 static int copy_file(struct http_io *io, struct http_conn *c, int fd, size_t size)
 {
 	size_t done = 0;
+	int r;
 
 	while (done < size) {
-		size_t want = size - done < HTTP_OUT_CAP ? size - done : HTTP_OUT_CAP;
-		ssize_t n = pread(fd, c->out, want, (off_t)done);
+		size_t room = HTTP_OUT_CAP - c->out_len;
+		ssize_t n = pread(fd, c->out + c->out_len, size - done < room ? size - done : room,
+				  (off_t)done);
 
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO; /* the file shrank: the length was promised */
-		n = weft_stream_write(io->stream, c->out, (size_t)n);
-		if (n < 0)
-			return (int)n;
+		c->out_len += (size_t)n;
 		done += (size_t)n;
+		if ((r = send_out(io, c)))
+			return r;
 	}
 	return 0;
 }
 
-/* The body of a HTTP_STEP_FILE step: the file the protocol opened, all of it, then closed. */
+/* The rest of the file from @done, spliced through io_uring (waits for room in the socket). */
+static int splice_rest(weft_sock *sock, int fd, size_t done, size_t size)
+{
+	ssize_t n = done < size ? weft_sock_sendfile(sock, fd, (off_t)done, size - done) : 0;
+
+	if (n < 0)
+		return (int)n;
+	return done + (size_t)n == size ? 0 : -EIO;
+}
+
+/*
+ * sendfile(2) of what the socket takes now, without blocking the loop: the socket is made
+ * non-blocking for the call (its fiber is here, so no weft operation is in flight on it) and
+ * restored. The count sent (0 if the socket was full), or a negative errno.
+ */
+static ssize_t sendfile_now(struct http_io *io, int sfd, int fd, size_t size)
+{
+	off_t off = 0;
+	ssize_t n;
+
+	if (io->fl < 0 && (io->fl = fcntl(sfd, F_GETFL)) < 0)
+		return 0;
+	if (!(io->fl & O_NONBLOCK) && fcntl(sfd, F_SETFL, io->fl | O_NONBLOCK))
+		return 0;
+	n = sendfile(sfd, fd, &off, size);
+	if (n < 0)
+		n = errno == EAGAIN ? 0 : -errno;
+	if (!(io->fl & O_NONBLOCK))
+		fcntl(sfd, F_SETFL, io->fl);
+	return n;
+}
+
+/*
+ * -f sendfile: the head and the file straight to the socket while it has room, as nginx does
+ * (the head sent with MSG_MORE, so it shares segments with the file's first bytes, as nginx's
+ * TCP_CORK makes it), all in this loop turn; what did not fit goes the io_uring way.
+ */
+static int sendfile_file(struct http_io *io, struct http_conn *c, int fd, size_t size)
+{
+	int sfd = weft_sock_fd(io->sock);
+	ssize_t n = send(sfd, c->out, c->out_len, MSG_DONTWAIT | MSG_MORE | MSG_NOSIGNAL);
+	size_t head = c->out_len;
+
+	if (n < 0 && errno != EAGAIN)
+		return -errno;
+	c->out_len = 0;
+	if (n < (ssize_t)head) { /* the socket is full: the rest of the head, then the file */
+		n = n < 0 ? 0 : n;
+		n = weft_stream_write(io->stream, c->out + n, head - (size_t)n);
+		return n < 0 ? (int)n : splice_rest(io->sock, fd, 0, size);
+	}
+	n = sendfile_now(io, sfd, fd, size);
+	return n < 0 ? (int)n : splice_rest(io->sock, fd, (size_t)n, size);
+}
+
+/* A HTTP_STEP_FILE step: the head in out[], then the file the protocol opened; closed after. */
 static int send_file(struct http_io *io, struct http_conn *c)
 {
 	int fd = c->file_fd, r;
 	size_t size = c->file_size;
-	ssize_t n;
 
 	c->file_fd = -1;
-	if (io->sock && !opt_copy) {
-		n = weft_sock_sendfile(io->sock, fd, 0, size);
-		r = n < 0 ? (int)n : (size_t)n == size ? 0 : -EIO;
-	} else {
+	if (!io->sock || opt_file == FILE_COPY)
 		r = copy_file(io, c, fd, size);
-	}
+	else if (opt_file == FILE_SPLICE)
+		r = send_out(io, c) ?: splice_rest(io->sock, fd, 0, size);
+	else
+		r = sendfile_file(io, c, fd, size);
 	close(fd);
 	return r;
 }
@@ -108,12 +169,11 @@ static int serve_input(struct http_io *io, struct http_conn *c, const char *in, 
 		if (step == HTTP_STEP_MORE)
 			return send_out(io,
 					c); /* one send for everything pipelined in this input */
-		if ((r = send_out(io, c)))
+		r = step == HTTP_STEP_FILE ? send_file(io, c) : send_out(io, c);
+		if (r)
 			return r;
 		if (step == HTTP_STEP_CLOSE)
 			return 1;
-		if (step == HTTP_STEP_FILE && (r = send_file(io, c)))
-			return r;
 	}
 }
 
@@ -162,7 +222,7 @@ static int http_serve(struct http_io *io)
 /* The plain HTTP listener's handler: the socket's own stream, files spliced from the socket. */
 static int serve_plain(weft_sock *conn, void *arg)
 {
-	struct http_io io = {.sock = conn};
+	struct http_io io = {.sock = conn, .fl = -1};
 	int r = weft_sock_stream(conn, NULL, &io.stream);
 
 	(void)arg;
@@ -202,7 +262,8 @@ static void *thread_main(void *arg)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: http_server [-p PORT] [-t THREADS] [-r DIR] [-C]\n");
+	fprintf(stderr, "usage: http_server [-p PORT] [-t THREADS] [-r DIR] "
+			"[-f sendfile|splice|copy]\n");
 	return 2;
 }
 
@@ -212,7 +273,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int c, r;
 
-	while ((c = getopt(argc, argv, "p:t:r:C")) != -1) {
+	while ((c = getopt(argc, argv, "p:t:r:f:")) != -1) {
 		switch (c) {
 		case 'p':
 			opt_port = atoi(optarg);
@@ -227,8 +288,15 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'C':
-			opt_copy = true;
+		case 'f':
+			if (!strcmp(optarg, "sendfile"))
+				opt_file = FILE_SENDFILE;
+			else if (!strcmp(optarg, "splice"))
+				opt_file = FILE_SPLICE;
+			else if (!strcmp(optarg, "copy"))
+				opt_file = FILE_COPY;
+			else
+				return usage();
 			break;
 		default:
 			return usage();
