@@ -19,23 +19,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "weft.h"
 #include "weft/net.h"
 #include "perf/http/proto.h"
+#include "perf/serve.h"
 
 #define IN_CAP	  16384
 #define LINGER_NS (1 * WEFT_SEC) /* how long a closing connection waits for its peer's FIN */
 
-static int opt_port = 8080;
-static int opt_threads = 1;
 static enum { FILE_SENDFILE, FILE_SPLICE, FILE_COPY } opt_file;
 static struct http_site site = {.root_fd = -1};
 
@@ -229,37 +226,6 @@ static int serve_plain(weft_sock *conn, void *arg)
 	return r ? r : http_serve(&io);
 }
 
-/* One loop's main fiber: listen (SO_REUSEPORT, so every thread can) and serve forever. */
-static int serve(void *arg)
-{
-	struct weft_listen_opts lo = {.flags = WEFT_LISTEN_REUSEPORT};
-	weft_sockaddr addr;
-	weft_server *srv;
-	weft_sock *listener;
-	int r;
-
-	(void)arg;
-	weft_addr_inet(&addr, NULL, (uint16_t)opt_port);
-	r = weft_tcp_listen(&listener, &addr, &lo);
-	if (r) {
-		fprintf(stderr, "http_server: listen on port %d: %s\n", opt_port, weft_strerror(r));
-		return r;
-	}
-	r = weft_server_start(&srv, listener, serve_plain, NULL, NULL);
-	if (r) {
-		weft_sock_close(listener);
-		return r;
-	}
-	r = weft_server_wait(srv);
-	weft_server_free(srv);
-	return r;
-}
-
-static void *thread_main(void *arg)
-{
-	return (void *)(intptr_t)weft_run(serve, arg, NULL);
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: http_server [-p PORT] [-t THREADS] [-r DIR] "
@@ -269,18 +235,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	pthread_t thread;
-	struct rlimit rl;
-	int c, r;
+	int c;
 
+	perf_serve_cfg.port = 8080;
 	while ((c = getopt(argc, argv, "p:t:r:f:")) != -1) {
 		switch (c) {
-		case 'p':
-			opt_port = atoi(optarg);
-			break;
-		case 't':
-			opt_threads = atoi(optarg);
-			break;
 		case 'r':
 			site.root_fd = open(optarg, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (site.root_fd < 0) {
@@ -299,22 +258,11 @@ int main(int argc, char **argv)
 				return usage();
 			break;
 		default:
-			return usage();
+			if (!perf_serve_opt(c, optarg))
+				return usage();
 		}
 	}
-	if (opt_port <= 0 || opt_port > 65535 || opt_threads < 1)
+	if (!perf_serve_opts_ok())
 		return usage();
-	/* A server holds one fd per connection: take all the kernel allows us. */
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	for (int i = 1; i < opt_threads; i++) {
-		if ((r = pthread_create(&thread, NULL, thread_main, NULL))) {
-			fprintf(stderr, "http_server: pthread_create: %s\n", strerror(r));
-			return 1;
-		}
-	}
-	r = weft_run(serve, NULL, NULL); /* the main thread serves too */
-	return r < 0 ? 1 : 0;
+	return perf_serve("http_server", serve_plain) ? 1 : 0;
 }
