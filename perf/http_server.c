@@ -163,9 +163,9 @@ static int serve_input(struct http_io *io, struct http_conn *c, const char *in, 
 
 	for (;;) {
 		off += http_conn_feed(c, in + off, len - off, &step);
+		/* Everything pipelined in this input is answered in one send. */
 		if (step == HTTP_STEP_MORE)
-			return send_out(io,
-					c); /* one send for everything pipelined in this input */
+			return send_out(io, c);
 		r = step == HTTP_STEP_FILE ? send_file(io, c) : send_out(io, c);
 		if (r)
 			return r;
