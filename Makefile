@@ -68,6 +68,7 @@ help:
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
 	@echo "make deps         install the Debian packages the build, tests and benches need"
+	@echo "make fuzz-http    fuzz perf/http_server's request handling for FUZZ_SECS (libFuzzer)"
 
 # ---- objects, per flavour ------------------------------------------------------------------
 define flavour
