@@ -71,6 +71,7 @@ help:
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
 	@echo "make deps         install the Debian packages the build, tests and benches need"
+	@echo "make fuzz-http    fuzz perf/http_server's request handling for FUZZ_SECS (libFuzzer)"
 
 # ---- objects, per flavour ------------------------------------------------------------------
 define flavour
@@ -104,6 +105,39 @@ $(eval $(call flavour,tsan))
 $(B_plain)/perf/%: perf/%.c $(B_plain)/libweft.a
 	@mkdir -p $(@D)
 	$(CC) $(CF_plain) $< -o $@ $(B_plain)/libweft.a $(LD_plain) -lm
+
+# perf/http_server parses requests with llhttp, built from the C sources Debian's node-llhttp
+# ships (there is no library package of it in Debian 12). Without them, the server is skipped.
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+LLHTTP_SRC := $(wildcard $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c)
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(B_plain)/llhttp/%.o,$(LLHTTP_SRC))
+HTTP_SRC   := perf/http/proto.c
+ifeq ($(LLHTTP_SRC),)
+PERFS := $(filter-out http_server,$(PERFS))
+$(info perf/http_server skipped: no llhttp sources in $(LLHTTP_DIR) (make deps installs node-llhttp))
+endif
+$(B_plain)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -fPIC -I$(LLHTTP_INC) -c $< -o $@
+$(B_plain)/perf/http_server: perf/http_server.c $(HTTP_SRC) $(LLHTTP_OBJ) $(B_plain)/libweft.a
+	@mkdir -p $(@D)
+	$(CC) $(CF_plain) -I$(LLHTTP_INC) perf/http_server.c $(HTTP_SRC) -o $@ $(LLHTTP_OBJ) \
+		$(B_plain)/libweft.a $(LD_plain)
+
+# The libFuzzer target of the HTTP request glue (no sockets, no libweft): `make fuzz-http`
+# builds it and runs it for FUZZ_SECS seconds over tests/fuzz/corpus/http.
+FUZZ_CC   ?= clang
+FUZZ_SECS ?= 60
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I. -Iinclude
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) perf/http/proto.h $(LLHTTP_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(LLHTTP_INC) $(filter %.c,$^) -o $@
+fuzz-http: build/fuzz/fuzz_http
+	@mkdir -p build/fuzz/corpus-http
+	build/fuzz/fuzz_http -max_total_time=$(FUZZ_SECS) -max_len=4096 build/fuzz/corpus-http \
+		tests/fuzz/corpus/http
 
 $(B_plain)/$(SONAME): $(call objs,$(B_plain)) weft.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=weft.map -Wl,-z,noexecstack \
@@ -219,12 +253,12 @@ uninstall:
 
 # ---- misc ----------------------------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
-	valgrind fio clang-format python3
+	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 
 FMT_SRC = $(wildcard include/*.h include/weft/*.h engine/*.[ch] net/*.[ch] fileio/*.[ch] \
-	serial/*.[ch] tests/*.[ch] perf/*.[ch] examples/*.[ch])
+	serial/*.[ch] tests/*.[ch] perf/*.[ch] perf/http/*.[ch] tests/fuzz/*.[ch] examples/*.[ch])
 format:
 	clang-format -i $(FMT_SRC)
 format-check:
