@@ -16,11 +16,22 @@
 
 /* ---- addresses ----------------------------------------------------------------------------- */
 
+/* @text parses to exactly @want. */
+static void addr_round_trip(const char *text, const weft_sockaddr *want)
+{
+	weft_sockaddr b;
+
+	ck_assert_int_eq(weft_addr_parse(&b, text), 0);
+	ck_assert_int_eq(b.len, want->len);
+	ck_assert(!memcmp(&b.ss, &want->ss, want->len));
+}
+
 START_TEST(addr_parse_format)
 {
 	static const char *const good[] = {
-	    "127.0.0.1:80", "0.0.0.0:0",  "[::1]:65535", "[fe80::1%1]:8080",
-	    "/tmp/x.sock",  "./rel.sock", "@abstract",	 "255.255.255.255:1",
+	    "127.0.0.1:80",  "0.0.0.0:0",  "[::1]:65535", "[fe80::1%1]:8080",
+	    "/tmp/x.sock",   "./rel.sock", "@abstract",	  "255.255.255.255:1",
+	    "unix:rel.sock", "unix:@file", "unix:a",
 	};
 	char buf[WEFT_ADDR_STRLEN];
 	weft_sockaddr a;
@@ -29,11 +40,20 @@ START_TEST(addr_parse_format)
 		ck_assert_msg(weft_addr_parse(&a, good[i]) == 0, "%s", good[i]);
 		ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), (int)strlen(good[i]));
 		ck_assert_str_eq(buf, good[i]);
+		addr_round_trip(buf, &a);
 	}
-	addr_of(&a, "unix:rel.sock");
-	ck_assert_int_eq(a.sa.sa_family, AF_UNIX);
-	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 8);
-	ck_assert_str_eq(buf, "rel.sock");
+	/* A relative path formats with its "unix:", and one starting with '@' is not abstract. */
+	addr_of(&a, "unix:@file");
+	ck_assert_str_eq(a.un.sun_path, "@file");
+	ck_assert_int_eq(weft_addr_unix(&a, "rel.sock"), 0);
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 13);
+	ck_assert_str_eq(buf, "unix:rel.sock");
+	/* The longest relative path fits WEFT_ADDR_STRLEN with its prefix, and parses back. */
+	memset(buf, 'p', sizeof(a.un.sun_path) - 1);
+	buf[sizeof(a.un.sun_path) - 1] = 0;
+	ck_assert_int_eq(weft_addr_unix(&a, buf), 0);
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 5 + 107);
+	addr_round_trip(buf, &a);
 	addr_of(&a, "10.1.2.3:4567");
 	ck_assert_int_eq(weft_addr_port(&a), 4567);
 	ck_assert_int_eq(a.len, sizeof(struct sockaddr_in));
