@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "delim.h"
 #include "iov.h"
+#include "rbuf.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -102,6 +103,11 @@ uint64_t weft_stream_written(const weft_stream *s)
 void *weft_stream_io(const weft_stream *s)
 {
 	return s ? s->io : NULL;
+}
+
+size_t weft__stream_rbuf_cap(const weft_stream *s)
+{
+	return s->rcap;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
