@@ -130,11 +130,48 @@ static int bad_calls_main(void *arg)
 	addr_of(&a, "127.0.0.1:1");
 	ck_assert_int_eq(weft_unix_listen(&s, &a, NULL), -EINVAL);
 	ck_assert_int_eq(weft_tcp_connect_host(&s, "", 80), -EINVAL);
+	/* Flag bits weft does not define. */
+	addr_of(&a, "127.0.0.1:0");
+	ck_assert_int_eq(weft_tcp_listen(&s, &a, &(struct weft_listen_opts){.flags = 1u << 20}),
+			 -EINVAL);
+	ck_assert_int_eq(weft_unix_listen(&s, &un, &(struct weft_listen_opts){.flags = 1u << 20}),
+			 -EINVAL);
 	ck_assert_int_eq(fd_count(), before);
 	return 0;
 }
 
 FIBER_TEST(malformed_nothing_opened, bad_calls_main)
+
+/* A NULL buffer with a length is -EINVAL at once: not -EFAULT, not after parking for data
+ * (there is data waiting here, so the old behaviour shows as -EFAULT instead of a hang). */
+static int null_buffers_main(void *arg)
+{
+	weft_sock *a, *b;
+	unsigned nfds = 0;
+	char c;
+
+	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &a, &b), 0);
+	ck_assert_int_eq(weft_sock_send(b, "x", 1), 1);
+	ck_assert_int_eq(weft_sock_recv(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_sock_send(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_sock_send_some(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_unix_send_fds(a, NULL, 10, NULL, 0), -EINVAL);
+	ck_assert_int_eq(weft_sock_recv(a, &c, 1), 1); /* the byte is still there */
+	ck_assert_int_eq(weft_sock_send(b, "y", 1), 1);
+	ck_assert_int_eq(weft_unix_recv_fds(a, NULL, 10, NULL, &nfds, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_close(a), 0);
+	ck_assert_int_eq(weft_sock_close(b), 0);
+	ck_assert_int_eq(weft_unix_socketpair(SOCK_DGRAM, &a, &b), 0);
+	ck_assert_int_eq(weft_sock_sendto(b, "x", 1, NULL), 1);
+	ck_assert_int_eq(weft_sock_recvfrom(a, NULL, 10, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_sendto(a, NULL, 10, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_recvfrom(a, &c, 1, NULL, NULL), 1);
+	ck_assert_int_eq(weft_sock_close(a), 0);
+	ck_assert_int_eq(weft_sock_close(b), 0);
+	return 0;
+}
+
+FIBER_TEST(null_buffers, null_buffers_main)
 
 static int resolve_main(void *arg)
 {
@@ -889,6 +926,7 @@ static Suite *net_suite(void)
 	tcase_add_test(tc, stream_over_tcp);
 	tcase_add_test(tc, stream_cancel_keeps_data);
 	tcase_add_test(tc, sendv_gather);
+	tcase_add_test(tc, null_buffers);
 	tcase_add_test(tc, sendfile_splice);
 	tcase_add_test(tc, sendfile_deadline_count);
 	tcase_add_test(tc, full_duplex);
