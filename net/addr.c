@@ -99,8 +99,9 @@ static int set_unix(weft_sockaddr *addr, const char *path, bool abstract)
 {
 	size_t n = strlen(path);
 
-	/* A path needs its NUL; an abstract name's '@' becomes the leading NUL, none at the end. */
-	if (!n || n >= sizeof(addr->un.sun_path) || (abstract && n == 1))
+	/* A path needs its NUL; an abstract name's '@' becomes the leading NUL, none at the end
+	 * (so it may fill sun_path). */
+	if (!n || n + !abstract > sizeof(addr->un.sun_path) || (abstract && n == 1))
 		return -EINVAL;
 	memset(addr, 0, sizeof(*addr));
 	addr->un.sun_family = AF_UNIX;

@@ -54,6 +54,14 @@ START_TEST(addr_parse_format)
 	ck_assert_int_eq(weft_addr_unix(&a, buf), 0);
 	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 5 + 107);
 	addr_round_trip(buf, &a);
+	/* The longest abstract name fills sun_path: '@' and 107 bytes (found by fuzz_addr). */
+	memset(buf, 'n', sizeof(a.un.sun_path));
+	buf[0] = '@';
+	buf[sizeof(a.un.sun_path)] = 0;
+	ck_assert_int_eq(weft_addr_parse(&a, buf), 0);
+	ck_assert_int_eq(a.len, sizeof(a.un));
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 108);
+	addr_round_trip(buf, &a);
 	addr_of(&a, "10.1.2.3:4567");
 	ck_assert_int_eq(weft_addr_port(&a), 4567);
 	ck_assert_int_eq(a.len, sizeof(struct sockaddr_in));
