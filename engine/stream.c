@@ -205,7 +205,8 @@ static size_t take(struct weft_stream *s, void *buf, size_t len)
 
 	if (n > len)
 		n = len;
-	memcpy(buf, s->rbuf + s->rhead, n);
+	if (n) /* @buf may be NULL for a read of 0 bytes */
+		memcpy(buf, s->rbuf + s->rhead, n);
 	consume(s, n);
 	return n;
 }
