@@ -125,8 +125,8 @@ WEFT_API int weft_framer_new(weft_framer **framerp, weft_stream *stream,
 			     const struct weft_frame_spec *spec);
 
 /*
- * weft_framer_next - the next frame, without copying it (see struct weft_frame). The previous
- * frame is consumed from the stream first. Blocks the fiber until a whole frame is buffered.
+ * weft_framer_next - the next frame, without copying it (see struct weft_frame); it is consumed
+ * from the stream as it is returned. Blocks the fiber until a whole frame is buffered.
  * Returns the frame's whole length (> 0); 0 when the stream ended cleanly between frames;
  * -ENODATA when it ended inside a frame, a partial header included (the partial frame stays
  * unconsumed); -EMSGSIZE for an
