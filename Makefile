@@ -49,7 +49,8 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	check-seccomp check-boundaries check-headers check-abi check-install shared-examples install \
+	check-seccomp check-boundaries check-headers check-abi check-install shared-examples fuzz \
+	fuzz-build fuzz-merge install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -68,10 +69,11 @@ help:
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
 	@echo "make check-aarch64  the aarch64 context switch under qemu-user (cross toolchain needed)"
+	@echo "make fuzz         build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang) and run each"
+	@echo "                  for FUZZ_SECONDS (60) from its corpus; fuzz-merge keeps what they found"
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
 	@echo "make deps         install the Debian packages the build, tests and benches need"
-	@echo "make fuzz-http    fuzz perf/http_server's request handling for FUZZ_SECS (libFuzzer)"
 
 # ---- objects, per flavour ------------------------------------------------------------------
 define flavour
@@ -125,19 +127,13 @@ $(B_plain)/perf/http_server: perf/http_server.c $(HTTP_SRC) $(LLHTTP_OBJ) $(B_pl
 	$(CC) $(CF_plain) -I$(LLHTTP_INC) perf/http_server.c $(HTTP_SRC) -o $@ $(LLHTTP_OBJ) \
 		$(B_plain)/libweft.a $(LD_plain)
 
-# The libFuzzer target of the HTTP request glue (no sockets, no libweft): `make fuzz-http`
-# builds it and runs it for FUZZ_SECS seconds over tests/fuzz/corpus/http.
-FUZZ_CC   ?= clang
-FUZZ_SECS ?= 60
-FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -I. -Iinclude
+# The libFuzzer target of the HTTP request glue needs llhttp and perf/http, not libweft: its own
+# rule (make fuzz runs it with the others, over tests/fuzz/corpus/http).
+FUZZ_HTTP_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I. -Iinclude -I$(LLHTTP_INC)
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) perf/http/proto.h $(LLHTTP_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(LLHTTP_INC) $(filter %.c,$^) -o $@
-fuzz-http: build/fuzz/fuzz_http
-	@mkdir -p build/fuzz/corpus-http
-	build/fuzz/fuzz_http -max_total_time=$(FUZZ_SECS) -max_len=4096 build/fuzz/corpus-http \
-		tests/fuzz/corpus/http
+	$(FUZZ_CC) $(FUZZ_HTTP_CFLAGS) $(filter %.c,$^) -o $@
 
 $(B_plain)/$(SONAME): $(call objs,$(B_plain)) weft.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=weft.map -Wl,-z,noexecstack \
@@ -232,6 +228,52 @@ check-aarch64:
 bench: perf
 	@perf/run all
 
+# ---- fuzzing ------------------------------------------------------------------------------
+# Every tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput; its seeds are in
+# tests/fuzz/corpus/<name>/. The library is built again with clang for coverage, ASan and UBSan.
+# A run reads the checked-in corpus and writes what it finds to build/fuzz/corpus/<name> (fold it
+# in with `make fuzz-merge`); a crash, a sanitizer report, a model mismatch (abort) or a hang
+# (-timeout) fails it, leaving the input as build/fuzz/fuzz_<name>-crash-* (README "Fuzzing").
+B_fuzz  := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+CF_fuzz := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -DWEFT_NO_JEMALLOC
+
+$(B_fuzz)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CF_fuzz) -c $< -o $@
+$(B_fuzz)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CF_fuzz) -c $< -o $@
+$(B_fuzz)/libweft.a: $(call objs,$(B_fuzz))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B_fuzz)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B_fuzz)/libweft.a
+	$(FUZZ_CC) $(CF_fuzz) -fsanitize=fuzzer $< -o $@ $(B_fuzz)/libweft.a $(LIBS)
+
+fuzz-build: $(addprefix $(B_fuzz)/,$(FUZZERS))
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		c=$${f#fuzz_}; mkdir -p $(B_fuzz)/corpus/$$c tests/fuzz/corpus/$$c; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s (log: $(B_fuzz)/$$f.log)"; \
+		$(B_fuzz)/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(B_fuzz)/$$f- $(FUZZ_FLAGS) $(B_fuzz)/corpus/$$c \
+			tests/fuzz/corpus/$$c > $(B_fuzz)/$$f.log 2>&1 || \
+			{ tail -n 30 $(B_fuzz)/$$f.log; echo "fuzz: $$f FAILED"; exit 1; }; \
+		grep -hE '^stat::number_of_executed_units|^stat::peak_rss_mb' $(B_fuzz)/$$f.log | \
+			sed 's/^/    /'; \
+	done
+
+# Fold what the runs found into the checked-in corpus (only inputs that add coverage).
+fuzz-merge: fuzz-build
+	@for f in $(FUZZERS); do c=$${f#fuzz_}; mkdir -p $(B_fuzz)/corpus/$$c; \
+		$(B_fuzz)/$$f -merge=1 tests/fuzz/corpus/$$c $(B_fuzz)/corpus/$$c 2>&1 | tail -n 1; \
+	done
+
 # ---- install -------------------------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/weft
@@ -253,7 +295,7 @@ uninstall:
 
 # ---- misc ----------------------------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
-	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang
+	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang libclang-rt-14-dev
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 

@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "delim.h"
 #include "iov.h"
+#include "rbuf.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -103,6 +104,11 @@ uint64_t weft_stream_written(const weft_stream *s)
 void *weft_stream_io(const weft_stream *s)
 {
 	return s ? s->io : NULL;
+}
+
+size_t weft__stream_rbuf_cap(const weft_stream *s)
+{
+	return s->rcap;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -200,7 +206,8 @@ static size_t take(struct weft_stream *s, void *buf, size_t len)
 
 	if (n > len)
 		n = len;
-	memcpy(buf, s->rbuf + s->rhead, n);
+	if (n) /* @buf may be NULL for a read of 0 bytes */
+		memcpy(buf, s->rbuf + s->rhead, n);
 	consume(s, n);
 	return n;
 }

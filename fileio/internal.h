@@ -48,13 +48,26 @@ static inline uint64_t file_off(const weft_file *file, int64_t off)
 	return file->seekable ? (uint64_t)off : (uint64_t)-1;
 }
 
+/* Whether [@off, @off + @len) is a range of offsets (pread(2) refuses one past INT64_MAX);
+ * offsets mean nothing to a pipe. */
+static inline bool file_range_ok(const weft_file *file, int64_t off, size_t len)
+{
+	return !file->seekable || (off >= 0 && len <= (uint64_t)(INT64_MAX - off));
+}
+
+/* @at + @len, saturated at INT64_MAX: a claim past it fails in the call, without overflowing. */
+static inline int64_t pos_end(int64_t at, size_t len)
+{
+	return len > (uint64_t)(INT64_MAX - at) ? INT64_MAX : at + (int64_t)len;
+}
+
 /* Sequential calls claim [pos, pos + len) up front and give back what they did not use, if no
  * other call moved the position meanwhile. */
 static inline int64_t pos_claim(weft_file *file, size_t len)
 {
 	int64_t at = file->pos;
 
-	file->pos += (int64_t)len;
+	file->pos = pos_end(at, len);
 	return at;
 }
 
@@ -62,8 +75,8 @@ static inline void pos_settle(weft_file *file, int64_t at, size_t claimed, ssize
 {
 	size_t used = done > 0 ? (size_t)done : 0;
 
-	if (file->pos == at + (int64_t)claimed)
-		file->pos = at + (int64_t)used;
+	if (file->pos == pos_end(at, claimed))
+		file->pos = pos_end(at, used);
 }
 
 /* One read/write-family op through the ring (file.c). @sqe_flags: IOSQE_ASYNC etc. */

@@ -11,9 +11,7 @@ static ssize_t file_pwrite(weft_file *file, const void *buf, size_t len, int64_t
 {
 	if (!file)
 		return -EINVAL;
-	if (!buf && len)
-		return -EFAULT;
-	if (off < 0 && file->seekable)
+	if ((!buf && len) || !file_range_ok(file, off, len))
 		return -EINVAL;
 	if (len > FILE_RW_MAX)
 		len = FILE_RW_MAX;
@@ -29,7 +27,8 @@ ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, 
 {
 	size_t len;
 
-	if (!file || !iov || weft__iov_total(iov, iovcnt, &len) || (offset < 0 && file->seekable))
+	if (!file || !iov || weft__iov_total(iov, iovcnt, &len) ||
+	    !file_range_ok(file, offset, len))
 		return -EINVAL;
 	return weft__file_rw(file, IORING_OP_WRITEV, iov, (unsigned)iovcnt, offset, 0, 0);
 }

@@ -16,11 +16,15 @@ static inline unsigned op_len(size_t len)
 
 ssize_t weft_sock_recv(weft_sock *sock, void *buf, size_t len)
 {
+	if (!buf && len)
+		return -EINVAL; /* before parking, not -EFAULT once data came */
 	return weft__sock_io(sock, IORING_OP_RECV, buf, op_len(len), 0);
 }
 
 ssize_t weft_sock_send_some(weft_sock *sock, const void *buf, size_t len)
 {
+	if (!buf && len)
+		return -EINVAL;
 	return weft__sock_io(sock, IORING_OP_SEND, buf, op_len(len), MSG_NOSIGNAL);
 }
 
@@ -29,6 +33,8 @@ ssize_t weft_sock_send(weft_sock *sock, const void *buf, size_t len)
 	const char *p = buf;
 	size_t done = 0;
 
+	if (!buf && len)
+		return -EINVAL;
 	do {
 		ssize_t n = weft_sock_send_some(sock, p + done, len - done);
 		if (n < 0)

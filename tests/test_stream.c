@@ -392,6 +392,10 @@ START_TEST(peek_and_consume)
 	ck_assert_int_eq(weft_stream_peek(s, 5, &p, &avail), -ENODATA);
 	ck_assert_uint_eq(avail, 3); /* the short tail is still there to read */
 	ck_assert_int_eq(weft_stream_consume(s, 4), -EINVAL);
+	/* Zero bytes into no buffer, with bytes buffered (found by fuzz_stream: UBSan). */
+	size_t got = 9;
+	ck_assert_int_eq(weft_stream_read_exactly(s, NULL, 0, &got), 0);
+	ck_assert_uint_eq(got, 0);
 	char buf[8];
 	ck_assert_int_eq(weft_stream_read(s, buf, sizeof(buf)), 3);
 	weft_stream_free(s);
