@@ -49,7 +49,7 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	check-seccomp check-boundaries install \
+	check-seccomp check-boundaries check-thread-rules install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -61,6 +61,8 @@ help:
 	@echo "make check-seccomp  the same test set under a seccomp filter that refuses io_uring"
 	@echo "                  (EPERM, as Docker's default profile): AUTO's epoll fallback"
 	@echo "make check-boundaries  net/, fileio/, serial/ include no engine header but engine/module.h"
+	@echo "make check-thread-rules  every public call states its thread rule; tests/test_threads.c"
+	@echo "                  covers each one that is not thread-safe"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -122,7 +124,7 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 # bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
 # prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
-check: check-boundaries tests examples $(B_plain)/tests/ctx_check
+check: check-boundaries check-thread-rules tests examples $(B_plain)/tests/ctx_check
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
 
 # The same test set where io_uring is refused (every process under tests/run inherits the filter):
@@ -142,6 +144,11 @@ check-boundaries:
 		echo "$$bad" | sed 's/^/    /'; \
 		exit 1; \
 	fi
+
+# README "Threads": each not-thread-safe declaration of include/weft/ has a row in
+# tests/test_threads.c (which checks it refuses other threads with -EXDEV) or a stated exemption.
+check-thread-rules:
+	@python3 tests/thread_rules.py
 
 check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
 		$(B_asan)/tests/ctx_check

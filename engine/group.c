@@ -46,6 +46,8 @@ int weft_group_spawn(weft_group *g, weft_task_fn fn, void *arg, const struct wef
 {
 	if (!g || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(g->owner->loop, __func__))
+		return -EXDEV;
 	if (g->cancelling)
 		return -ECANCELED;
 	return weft__task_spawn(g->owner->loop, NULL, fn, arg, opts, g);
@@ -107,6 +109,8 @@ int weft_group_close(weft_group *g)
 		return -EINVAL;
 	if (!t)
 		return -EPERM;
+	if (t->loop != g->owner->loop)
+		return weft__debug_wrong_thread(g->owner->loop, __func__);
 	if (t != g->owner || t->scope != &g->scope)
 		return -EINVAL;
 	weft__scope_pop(t, &g->scope);

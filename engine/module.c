@@ -22,6 +22,11 @@ int weft__fiber_check(const struct weft_loop *loop)
 	return r ? r : weft__checkpoint(weft__current());
 }
 
+int weft__loop_check(const struct weft_loop *loop, const char *call)
+{
+	return weft__loop_affine(loop, call);
+}
+
 bool weft__in_fiber(void)
 {
 	return weft__current() != NULL;

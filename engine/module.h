@@ -46,6 +46,10 @@ int weft__fiber_check(const struct weft_loop *loop);
 /* The same without the checkpoint: may the caller use an object of @loop as a fiber? */
 int weft__fiber_on(const struct weft_loop *loop);
 
+/* The entry check of a call documented "not thread-safe" that does not block: 0 from @loop's
+ * own thread (or any thread before @loop first runs), else -EXDEV, and debug mode names @call. */
+int weft__loop_check(const struct weft_loop *loop, const char *call);
+
 /* Whether the caller runs in a fiber (of any loop): calls that must not block otherwise. */
 bool weft__in_fiber(void);
 

@@ -212,6 +212,8 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 
 	if (!srvp || !listener || !fn)
 		return -EINVAL;
+	if (weft__loop_check(listener->loop, "weft_server_start"))
+		return -EXDEV;
 	srv = weft__new(weft_server);
 	if (!srv)
 		return -ENOMEM;
@@ -310,6 +312,8 @@ int weft_server_addr(const weft_server *srv, weft_sockaddr *addr)
 {
 	if (!srv || !addr)
 		return -EINVAL;
+	if (weft__loop_check(srv->loop, __func__))
+		return -EXDEV;
 	if (!srv->listener)
 		return -EBADF;
 	return weft_sock_local_addr(srv->listener, addr);
@@ -324,6 +328,8 @@ int weft_server_free(weft_server *srv)
 {
 	if (!srv)
 		return 0;
+	if (weft__loop_check(srv->loop, __func__))
+		return -EXDEV;
 	if (!srv->stopped)
 		return -EBUSY;
 	weft_event_free(srv->idle);

@@ -35,7 +35,7 @@ static inline ssize_t weft__sock_io(weft_sock *sock, int opcode, const void *add
 
 	if (!sock)
 		return -EINVAL;
-	sqe = weft__op_start(&op);
+	sqe = weft__op_start_on(&op, sock->loop);
 	if (!sqe)
 		return op.res;
 	io_uring_prep_rw(opcode, sqe, sock->fd, addr, len, 0);
