@@ -78,7 +78,7 @@ int weft_future_wait(weft_future *f, void **valuep)
 	if (!t)
 		return -EPERM;
 	if (t->loop != f->loop)
-		return weft__debug_wrong_thread(f->loop, __func__);
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (!f->done) {
 		err = weft__checkpoint(t);
 		if (err)

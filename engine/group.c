@@ -110,7 +110,7 @@ int weft_group_close(weft_group *g)
 	if (!t)
 		return -EPERM;
 	if (t->loop != g->owner->loop)
-		return weft__debug_wrong_thread(g->owner->loop, __func__);
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (t != g->owner || t->scope != &g->scope)
 		return -EINVAL;
 	weft__scope_pop(t, &g->scope);

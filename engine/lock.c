@@ -114,7 +114,7 @@ int weft_lock_release(weft_lock *l)
 		return -EINVAL;
 	/* Plain code cannot own it ("not the owner"); a task of another loop is refused. */
 	if (weft__sync_task(l->loop, &t) == -EXDEV)
-		return weft__debug_wrong_thread(l->loop, __func__);
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (!weft__lock_held_by(l, t))
 		return -EPERM;
 	weft__lock_handoff(l);

@@ -25,7 +25,7 @@ struct io_uring_sqe *weft__op_start_on(struct weft__op *op, const struct weft_lo
 		return NULL;
 	}
 	if (owner && owner != loop) {
-		op->res = weft__debug_wrong_thread(owner, "an I/O call");
+		op->res = weft__debug_wrong_thread(loop, "an I/O call");
 		return NULL;
 	}
 	err = weft__checkpoint(t);

@@ -16,6 +16,7 @@
 #include "delim.h"
 #include "iov.h"
 #include "loop.h"
+#include "module.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -43,11 +44,7 @@ struct weft_stream {
 /* A stream belongs to the loop that created it: -EXDEV from other threads and loops. */
 static int stream_check(const struct weft_stream *s, const char *call)
 {
-	struct weft_loop *cur = weft__loop();
-
-	if (!s->loop || (cur ? cur == s->loop : pthread_equal(s->thread, pthread_self())))
-		return 0;
-	return cur ? weft__debug_wrong_thread(cur, call) : -EXDEV;
+	return s->loop ? weft__owner_check(s->loop, s->thread, call) : 0;
 }
 
 int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, void *io,

@@ -204,7 +204,7 @@ int weft__task_join_check(struct weft_task *t)
 	if (t == cur)
 		return -EDEADLK;
 	if (t->loop != cur->loop)
-		return weft__debug_wrong_thread(t->loop, "weft_task_join");
+		return weft__debug_wrong_thread(cur->loop, "weft_task_join");
 	if (t->detached)
 		return -EINVAL;
 	if (t->joining)

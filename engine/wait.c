@@ -287,7 +287,7 @@ int weft_as_completed_next(weft_as_completed *it, weft_task **taskp)
 	if (!weft__current())
 		return -EPERM;
 	if (weft__current()->loop != s->loop)
-		return weft__debug_wrong_thread(s->loop, __func__);
+		return weft__debug_wrong_thread(weft__current()->loop, __func__);
 	if (s->taken == s->n)
 		return -ENOENT;
 	err = wait_until(s, WEFT_FOREVER, "as_completed");

@@ -524,6 +524,30 @@ static int teardown(void *arg)
 	return 0;
 }
 
+/* On loop A after the rows: a refused call must not have acted before refusing. */
+static int untouched(void *arg)
+{
+	weft_scope sc;
+
+	ck_assert(weft_queue_empty(o.q) && !weft_queue_is_shutdown(o.q));
+	ck_assert(!weft_event_is_set(o.ev) && !weft_future_done(o.fut));
+	ck_assert(!weft_timer_active(o.timer) && !weft_lock_locked(o.lock));
+	ck_assert_int_eq(weft_sem_value(o.sem), 1);
+	ck_assert(!weft_barrier_broken(o.barrier));
+	ck_assert(!weft_task_cancelled(o.task) && !weft_task_cancelled(o.holder));
+	ck_assert_int_eq(weft_task_status(o.task, &st), -EAGAIN); /* still parked, not detached */
+	ck_assert_int_eq(weft_loop_tasks(o.loop, visit, NULL), 0);
+	ck_assert_int_ge(weft_sock_fd(o.s2), 0);
+	ck_assert_int_eq(weft_sock_send(o.s2, "y", 1), 1); /* not shut down */
+	ck_assert_int_eq(weft_stream_read(o.stream, o.buf, 1), 1);
+	ck_assert_int_eq(o.buf[0], 'y');
+	/* still serving: waiting for it past a deadline times out (a stopped one returns 0) */
+	ck_assert_int_eq(weft_scope_enter(&sc, 0, 0), 0);
+	ck_assert_int_eq(weft_server_wait(o.srv), -ETIMEDOUT);
+	weft_scope_exit(&sc);
+	return 0;
+}
+
 static void *loop_a(void *arg)
 {
 	ck_assert_int_eq(weft_loop_run_forever(o.loop), 0);
@@ -547,6 +571,8 @@ START_TEST(every_not_thread_safe_call_refuses_other_threads)
 	failed = run_rows(false);
 	ck_assert_int_eq(weft_run(from_other_loop, NULL, NULL), 0);
 	ck_assert_msg(failed == 0, "%d calls acted from a plain thread (named above)", failed);
+	ck_assert_int_eq(weft_loop_call(o.loop, untouched, NULL, WEFT_FOREVER, &status), 0);
+	ck_assert_int_eq(status, 0);
 
 	ck_assert_int_eq(weft_loop_call(o.loop, teardown, NULL, WEFT_FOREVER, &status), 0);
 	ck_assert_int_eq(status, 0);
