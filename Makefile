@@ -50,7 +50,7 @@ objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
 	check-seccomp check-boundaries check-headers check-abi check-install shared-examples fuzz \
-	fuzz-build fuzz-merge install \
+	fuzz-build fuzz-merge check-thread-rules install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -65,6 +65,8 @@ help:
 	@echo "make check-headers  each public header compiles alone (C11/gnu11/C++, +-_GNU_SOURCE)"
 	@echo "make check-abi    include/'s functions = weft.map's list = libweft.so's exports"
 	@echo "make check-install  the README's install-and-build blocks, run in a scratch prefix"
+	@echo "make check-thread-rules  every public call states its thread rule; tests/test_threads.c"
+	@echo "                  covers each one that is not thread-safe"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
@@ -155,7 +157,7 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 # bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
 # prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
-check: check-boundaries check-headers check-abi check-install tests examples \
+check: check-boundaries check-headers check-abi check-install check-thread-rules tests examples \
 		$(B_plain)/tests/ctx_check shared-examples
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
 	@echo "the examples again, linked to $(SONAME):"
@@ -199,6 +201,11 @@ check-boundaries:
 		echo "$$bad" | sed 's/^/    /'; \
 		exit 1; \
 	fi
+
+# README "Threads": each not-thread-safe declaration of include/weft/ has a row in
+# tests/test_threads.c (which checks it refuses other threads with -EXDEV) or a stated exemption.
+check-thread-rules:
+	@python3 tests/thread_rules.py
 
 check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
 		$(B_asan)/tests/ctx_check

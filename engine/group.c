@@ -74,6 +74,8 @@ static int group_spawn(struct weft_group *g, struct weft_task **tp, weft_task_fn
 
 	if (!g || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(g->owner->loop, __func__))
+		return -EXDEV;
 	r = weft__task_spawn(g->owner->loop, tp, fn, arg, opts, g);
 	if (!r && tp)
 		(*tp)->detached =
@@ -187,7 +189,7 @@ int weft_group_start(weft_group *g, weft_task_fn fn, void *arg, const struct wef
 	if (!cur)
 		return -EPERM;
 	if (g && g->owner->loop != cur->loop)
-		return -EINVAL;
+		return weft__debug_wrong_thread(cur->loop, __func__);
 	r = weft__checkpoint(cur);
 	if (r)
 		return r;
@@ -271,6 +273,8 @@ int weft_group_close_errors(weft_group *g, struct weft_group_error *errs, size_t
 		return -EINVAL;
 	if (!t)
 		return -EPERM;
+	if (t->loop != g->owner->loop)
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (t != g->owner || t->scope != &g->scope)
 		return -EINVAL;
 	r = group_wait(g, t);

@@ -298,6 +298,8 @@ int64_t weft_loop_timeout(weft_loop *loop)
 
 	if (!loop)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	if (loop->runq_head || loop->cb_head || atomic_load(&loop->inbox) ||
 	    loop->be->pending(loop))
 		return 0;

@@ -199,6 +199,9 @@ int weft_scope_exit(weft_scope *scope)
 		return -EINVAL;
 	if (!t)
 		return -EPERM;
+	if ((weft__scope_of(scope)->flags & WEFT__SCOPE_OPEN) &&
+	    weft__scope_of(scope)->task->loop != t->loop)
+		return weft__debug_wrong_thread(t->loop, __func__);
 	return weft__scope_pop(t, weft__scope_of(scope));
 }
 

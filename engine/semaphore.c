@@ -125,5 +125,9 @@ int weft_sem_release(weft_sem *s)
 
 int weft_sem_value(const weft_sem *s)
 {
-	return s ? (int)s->value : -EINVAL;
+	if (!s)
+		return -EINVAL;
+	if (weft__loop_affine(s->loop, __func__))
+		return -EXDEV;
+	return (int)s->value;
 }

@@ -17,6 +17,8 @@
 #include "delim.h"
 #include "iov.h"
 #include "rbuf.h"
+#include "loop.h"
+#include "module.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -35,7 +37,17 @@ struct weft_stream {
 	bool eof;     /* the transport reported end of file */
 	bool reading; /* a reader fiber is inside a blocking call */
 	bool writing; /* likewise for writers */
+	/* The loop that created it (NULL from plain code) and its thread. Only compared, never
+	 * dereferenced: a file's stream may outlive the loop it was made on. */
+	const struct weft_loop *loop;
+	pthread_t thread;
 };
+
+/* A stream belongs to the loop that created it: -EXDEV from other threads and loops. */
+static int stream_check(const struct weft_stream *s, const char *call)
+{
+	return s->loop ? weft__owner_check(s->loop, s->thread, call) : 0;
+}
 
 int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, void *io,
 		    const struct weft_stream_opts *opts)
@@ -50,6 +62,8 @@ int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, vo
 		return -ENOMEM;
 	s->ops = ops;
 	s->io = io;
+	s->loop = weft__loop();
+	s->thread = pthread_self();
 	s->rcap = opts && opts->rbuf_size ? opts->rbuf_size : WEFT_STREAM_RBUF_DEFAULT;
 	s->wcap = opts ? opts->wbuf_size : 0;
 	if (s->wcap) {
@@ -78,6 +92,8 @@ int weft_stream_close(weft_stream *s)
 
 	if (!s)
 		return 0;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	if (s->reading || s->writing)
 		return -EBUSY;
 	if (s->wlen)
@@ -218,6 +234,8 @@ ssize_t weft_stream_read(weft_stream *s, void *buf, size_t len)
 
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
@@ -244,6 +262,8 @@ int weft_stream_read_exactly(weft_stream *s, void *buf, size_t len, size_t *got)
 		*got = 0;
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
@@ -300,6 +320,8 @@ ssize_t weft_stream_read_until(weft_stream *s, void *buf, size_t len, size_t max
 
 	if (!s || !buf || !len || !delim || !dlen || dlen > WEFT_STREAM_DELIM_MAX || max > len)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
@@ -321,6 +343,8 @@ int weft_stream_peek(weft_stream *s, size_t want, const void **data, size_t *ava
 
 	if (!s || !data || !avail)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	*data = s->rbuf ? s->rbuf + s->rhead : NULL;
 	*avail = s->rtail - s->rhead;
 	if (want > s->rcap)
@@ -345,6 +369,8 @@ int weft_stream_consume(weft_stream *s, size_t n)
 {
 	if (!s || n > s->rtail - s->rhead)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	if (s->reading)
 		return -EBUSY; /* a read in flight is filling the buffer's tail */
 	consume(s, n);
@@ -436,6 +462,8 @@ ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
 
 	if (!s || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = write_begin(s);
 	if (r)
 		return r;
@@ -468,6 +496,8 @@ int weft_stream_flush(weft_stream *s)
 
 	if (!s)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = write_begin(s);
 	if (r)
 		return r == -EBADF ? 0 : r; /* a read-only stream has nothing to flush */

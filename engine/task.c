@@ -215,7 +215,9 @@ int weft__task_join_check(struct weft_task *t)
 		return -EPERM;
 	if (t == cur)
 		return -EDEADLK;
-	if (t->detached || t->loop != cur->loop)
+	if (t->loop != cur->loop)
+		return weft__debug_wrong_thread(cur->loop, "weft_task_join");
+	if (t->detached)
 		return -EINVAL;
 	return 0;
 }
@@ -260,6 +262,8 @@ int weft_task_detach(weft_task *t)
 {
 	if (!t || t->detached)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->joiners)
 		return -EBUSY;
 	t->detached = true;
@@ -306,6 +310,8 @@ int weft_task_on_done(weft_task *t, void (*fn)(weft_task *, void *), void *arg)
 
 	if (!t || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->state == WEFT_TASK_DONE) {
 		struct weft_task *cur = t->loop->current;
 		t->loop->current = NULL; /* callback code, as when the task returns */
@@ -338,6 +344,8 @@ int weft_task_status(const weft_task *t, int *status)
 {
 	if (!t)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->state != WEFT_TASK_DONE)
 		return -EAGAIN;
 	if (status)
@@ -383,6 +391,8 @@ int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *, void *), void *ar
 
 	if (!loop || !visit)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	weft__list_for_each_safe(pos, tmp, &loop->tasks)
 	{
 		int r = visit(weft__container_of(pos, struct weft_task, node), arg);

@@ -150,6 +150,8 @@ int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), 
 
 	if (!loop || !timerp || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	if (weft__timers_reserve(loop, loop->alive + loop->ntimers + 1))
 		return -ENOMEM;
 	t = weft__new(struct weft_timer);

@@ -29,6 +29,7 @@ struct watchset {
 	bool fail_fast;
 	enum until_cond until;
 	struct weft__wait *waiter;
+	struct weft_loop *loop; /* the tasks' (and the waiting task's) loop */
 };
 
 static bool satisfied(const struct watchset *s)
@@ -93,7 +94,9 @@ static int check_tasks(weft_task **tasks, size_t n)
 		return -EINVAL;
 	for (i = 0; i < n && !err; i++) {
 		struct weft_task *t = tasks[i];
-		if (!t || t->loop != cur->loop || t->detached || t->mark)
+		if (t && t->loop != cur->loop)
+			err = -EXDEV;
+		else if (!t || t->detached || t->mark)
 			err = -EINVAL;
 		else if (t == cur)
 			err = -EDEADLK;
@@ -113,7 +116,7 @@ static int watch_start(struct watchset *s, weft_task **tasks, size_t n, enum unt
 
 	if (err)
 		return err;
-	*s = (struct watchset){.n = n, .until = until};
+	*s = (struct watchset){.n = n, .until = until, .loop = weft__current()->loop};
 	s->tasks = weft__new_array(weft_task *, n ? n : 1);
 	s->watches = weft__new_array(struct watch, n ? n : 1);
 	s->order = want_order ? weft__new_array(size_t, n ? n : 1) : NULL;
@@ -284,6 +287,10 @@ int weft_as_completed_next(weft_as_completed *it, weft_task **taskp)
 	if (!it || !taskp)
 		return -EINVAL;
 	s = &it->set;
+	if (!weft__current())
+		return -EPERM;
+	if (weft__current()->loop != s->loop)
+		return weft__debug_wrong_thread(weft__current()->loop, __func__);
 	if (s->taken == s->n)
 		return -ENOENT;
 	err = wait_until(s, WEFT_FOREVER, "as_completed");

@@ -215,6 +215,8 @@ static int multicast(weft_sock *sock, const weft_sockaddr *group, unsigned ifind
 {
 	if (!sock || !group || group->sa.sa_family != sock->family)
 		return -EINVAL;
+	if (weft__sock_check(sock, join ? "weft_udp_multicast_join" : "weft_udp_multicast_leave"))
+		return -EXDEV;
 	if (group->sa.sa_family == AF_INET) {
 		struct ip_mreqn m = {.imr_multiaddr = group->in.sin_addr,
 				     .imr_ifindex = (int)ifindex};
@@ -254,6 +256,8 @@ int weft_udp_multicast_loop(weft_sock *sock, bool on)
 {
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	if (sock->family == AF_INET)
 		return weft__sockopt_int(sock->fd, IPPROTO_IP, IP_MULTICAST_LOOP, on);
 	if (sock->family == AF_INET6)

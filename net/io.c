@@ -99,6 +99,8 @@ ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count)
 {
 	if (!sock || off < 0)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	/* Count 0 is "to the end of the file" here (net.h), unlike sendfile(2). */
 	return (ssize_t)weft__splice(fd, off, sock->fd, -1, count ? count : WEFT__SPLICE_TO_END);
 }
@@ -141,6 +143,8 @@ int weft_sock_stream(weft_sock *sock, const struct weft_stream_opts *opts, weft_
 
 	if (!sock || !streamp)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	if (!sock->stream) {
 		r = weft_stream_new(&sock->stream, &sock_stream_ops, sock, opts);
 		if (r)

@@ -38,6 +38,7 @@ struct weft_server {
 	/* Fibers in shutdown/wait: handed the result when the server stops, so none of them
 	 * touches the server again (weft_tcp_serve frees it right after). */
 	struct weft__list stop_waiters;
+	pthread_t thread; /* the loop's (the server may be freed after the loop closed) */
 	struct weft_loop *loop;
 	unsigned nconns;
 	int64_t grace;
@@ -205,6 +206,8 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 
 	if (!srvp || !listener || !fn || weft__reserved_bad(opts))
 		return -EINVAL;
+	if (weft__sock_check(listener, "weft_server_start"))
+		return -EXDEV;
 	srv = weft__new(weft_server);
 	if (!srv)
 		return -ENOMEM;
@@ -212,6 +215,7 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 		srv->opts = *opts;
 	srv->listener = listener;
 	srv->loop = listener->loop;
+	srv->thread = listener->thread;
 	weft__list_init(&srv->stop_waiters);
 	srv->fn = fn;
 	srv->fn_arg = fn_arg;
@@ -275,10 +279,13 @@ static int wait_stopped(weft_server *srv)
 
 int weft_server_shutdown(weft_server *srv, int64_t grace_ns)
 {
+	int r;
+
 	if (!srv || grace_ns < 0)
 		return -EINVAL;
-	if (!weft_task_current())
-		return -EPERM;
+	r = weft__fiber_on(srv->loop); /* -EPERM outside a fiber, -EXDEV from another loop */
+	if (r)
+		return r;
 	if (!srv->stopping) {
 		srv->grace = grace_ns;
 		srv->stopping = true;
@@ -302,6 +309,8 @@ int weft_server_addr(const weft_server *srv, weft_sockaddr *addr)
 {
 	if (!srv || !addr)
 		return -EINVAL;
+	if (weft__owner_check(srv->loop, srv->thread, __func__))
+		return -EXDEV;
 	if (!srv->listener)
 		return -EBADF;
 	return weft_sock_local_addr(srv->listener, addr);
@@ -316,6 +325,8 @@ int weft_server_free(weft_server *srv)
 {
 	if (!srv)
 		return 0;
+	if (weft__owner_check(srv->loop, srv->thread, __func__))
+		return -EXDEV;
 	if (!srv->stopped)
 		return -EBUSY;
 	weft_event_free(srv->idle);

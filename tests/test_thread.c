@@ -56,6 +56,12 @@ static void noop(void *arg)
 {
 }
 
+/* weft_timer_new touches its loop: made on the loop's thread. */
+static int make_timer(void *timerp)
+{
+	return weft_timer_new(weft_loop_current(), timerp, noop, NULL);
+}
+
 START_TEST(wrong_thread_calls_are_refused_and_reported)
 {
 	const struct weft_loop_opts opts = {.debug = WEFT_DEBUG_ON};
@@ -73,10 +79,12 @@ START_TEST(wrong_thread_calls_are_refused_and_reported)
 	ck_assert_int_eq(weft_loop_call(b.loop, nothing, NULL, WEFT_FOREVER, &status), 0);
 	ck_assert_int_eq(weft_event_new(b.loop, &e), 0);
 	ck_assert_int_eq(weft_future_new(b.loop, &f), 0);
-	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), 0);
+	ck_assert_int_eq(weft_loop_call(b.loop, make_timer, &t, WEFT_FOREVER, &status), 0);
+	ck_assert_int_eq(status, 0);
 
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(dup2(fileno(err), 2), 2);
+	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), -EXDEV);
 	ck_assert_int_eq(weft_call_soon(b.loop, noop, NULL), -EXDEV);
 	ck_assert_int_eq(weft_loop_spawn(b.loop, NULL, nothing, NULL, NULL), -EXDEV);
 	ck_assert_int_eq(weft_event_set(e), -EXDEV);

@@ -105,7 +105,7 @@ WEFT_API int weft_pool_shutdown(weft_pool *pool, unsigned flags);
  * weft_pool_free - shut @pool down (WEFT_POOL_WAIT, unless that was done already) and free it.
  * Fibers still parked in weft_pool_run() for finished jobs are fine (they never touch the pool
  * again), but no call may START on @pool during or after this. NULL is a no-op.
- * Not to be called from one of @pool's own jobs.
+ * Not to be called from one of @pool's own jobs. Thread-safe otherwise (any thread).
  */
 WEFT_API void weft_pool_free(weft_pool *pool);
 
@@ -132,7 +132,8 @@ WEFT_API int weft_to_thread(weft_job_fn fn, void *arg, int *result);
  * and free it now instead of at exit; the next weft_to_thread() creates a fresh one.
  * Must not run concurrently with other uses of the default pool (nothing may be waiting in
  * weft_to_thread or start one meanwhile). Returns 0 (also when there is no default pool),
- * -EINVAL (unknown flags) or -EDEADLK from one of its own jobs.
+ * -EINVAL (unknown flags) or -EDEADLK from one of its own jobs. Thread-safe otherwise (any
+ * thread).
  */
 WEFT_API int weft_pool_default_shutdown(unsigned flags);
 

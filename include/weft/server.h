@@ -2,7 +2,8 @@
 /*
  * weft/server.h - the server helper: one fiber per connection, a connection limit, graceful
  * shutdown (asyncio's start_server / serve_forever, trio's serve_tcp). Part of the net module:
- * the rules at the top of weft/net.h apply.
+ * the rules at the top of weft/net.h apply
+ * (not thread-safe: -EXDEV from a thread that does not run the loop).
  */
 #ifndef WEFT_SERVER_H
 #define WEFT_SERVER_H

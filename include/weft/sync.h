@@ -76,7 +76,8 @@ WEFT_API int weft_lock_try_acquire(weft_lock *lock);
 /*
  * weft_lock_release - release @lock, handing it to the first waiter if there is one.
  * Never blocks; works in a cancelled task. Returns 0, -EPERM if the caller does not hold it (an
- * unlocked lock, a lock held by another task, or a call outside a fiber), -EINVAL.
+ * unlocked lock, a lock held by another task, or a call outside a fiber), -EXDEV from a task of
+ * another loop, -EINVAL.
  * Not thread-safe: the loop's fibers only.
  */
 WEFT_API int weft_lock_release(weft_lock *lock);

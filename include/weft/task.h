@@ -60,7 +60,8 @@ WEFT_API int weft_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
 
 /*
  * weft_loop_spawn - like weft_spawn on an explicit loop, e.g. before it runs.
- * Call it from the loop's thread, or from any thread while the loop is not running.
+ * Not thread-safe: call it from the loop's thread, or from any thread before the loop first runs
+ * (-EXDEV otherwise).
  */
 WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
 			     const struct weft_task_opts *opts);
@@ -73,7 +74,8 @@ WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn
  * Returns 0 (the handle is gone), or -ECANCELED / -ETIMEDOUT if the *joining* task was cancelled
  * or its deadline expired before @task returned (the handle stays valid and @task keeps running:
  * joining never cancels the joined task, which is what asyncio.shield() provides), -EDEADLK for
- * joining yourself, -EINVAL for NULL or a detached task, -EPERM outside a fiber.
+ * joining yourself, -EINVAL for NULL or a detached task, -EPERM outside a fiber, -EXDEV for a
+ * task of another loop.
  */
 WEFT_API int weft_task_join(weft_task *task, int *status);
 

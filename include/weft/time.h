@@ -4,6 +4,8 @@
  *
  * Sleeping fibers cost no kernel timer each: a loop keeps its timers in a heap and hands only the
  * nearest deadline to the kernel, as the timeout of the one io_uring_enter it waits in.
+ *
+ * Not thread-safe, except weft_now(): sleeps and timers belong to the loop's own thread.
  */
 #ifndef WEFT_TIME_H
 #define WEFT_TIME_H
