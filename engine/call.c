@@ -16,6 +16,7 @@
 #include "weft/thread.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "sched.h"
 #include "task.h"
@@ -222,14 +223,13 @@ static struct call *call_new(weft_loop *loop, weft_task_fn fn, void *arg, bool t
 int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns, int *status)
 {
 	bool in_fiber = weft__current() != NULL;
-	int64_t now, deadline;
+	int64_t deadline;
 	struct call *c;
 	int r;
 
 	if (!loop || !fn || timeout_ns < 0)
 		return -EINVAL;
-	now = weft_now();
-	deadline = timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
+	deadline = weft__deadline_after(weft_now(), timeout_ns);
 	c = call_new(loop, fn, arg, !in_fiber);
 	if (!c)
 		return -ENOMEM;

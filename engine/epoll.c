@@ -419,16 +419,16 @@ static void wake_drain(struct weft_loop *loop)
 static void ep_turn(struct weft_loop *loop, bool block)
 {
 	struct weft__epoll *ep = loop->epoll;
-	int64_t timeout = 0, next;
+	int64_t timeout = 0, next, now;
 	int n;
 
 	ms_run(loop);
 	/* A multishot's completion may have made a fiber ready: then only look, never sleep. */
 	if (block && !ep_pending(loop) && !loop->runq_head) {
 		next = weft__timers_next(loop);
-		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next - weft_now();
-		if (timeout < 0)
-			timeout = 0;
+		now = weft_now();
+		/* Compared first: a deadline far in the past must not overflow the subtraction. */
+		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next > now ? next - now : 0;
 	}
 	n = ep_wait(ep, timeout);
 	if (n < 0 && errno != EINTR) {

@@ -22,6 +22,7 @@
 #include "weft/time.h"
 #include "alloc.h"
 #include "backend.h"
+#include "deadline.h"
 #include "loop.h"
 #include "multishot.h"
 #include "resource.h"
@@ -293,7 +294,7 @@ int weft_loop_fd(weft_loop *loop)
 
 int64_t weft_loop_timeout(weft_loop *loop)
 {
-	int64_t next;
+	int64_t next, now;
 
 	if (!loop)
 		return -EINVAL;
@@ -303,8 +304,8 @@ int64_t weft_loop_timeout(weft_loop *loop)
 	next = weft__timers_next(loop);
 	if (next == WEFT_FOREVER)
 		return WEFT_FOREVER;
-	next -= weft_now();
-	return next > 0 ? next : 0;
+	now = weft_now();
+	return next > now ? next - now : 0; /* compared first: a deadline far in the past */
 }
 
 int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task)
@@ -404,7 +405,7 @@ static void close_deadline(void *arg)
  * or CLOSE_GRACE passes. Tasks spawned meanwhile start cancelled (task.c). */
 static int drain_tasks(struct weft_loop *loop)
 {
-	int64_t give_up = weft_now() + CLOSE_GRACE;
+	int64_t give_up = weft__deadline_after(weft_now(), CLOSE_GRACE);
 	weft_timer *timer = NULL;
 	struct weft__list *pos, *tmp;
 	int r;

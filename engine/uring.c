@@ -243,7 +243,7 @@ static void uring_turn(struct weft_loop *loop, bool block)
 	int r = 0;
 
 	if (block && (next = weft__timers_next(loop)) != WEFT_FOREVER) {
-		int64_t wait = next - weft_now();
+		int64_t now = weft_now(), wait = next > now ? next - now : 0; /* no overflow */
 		if (wait > 0) {
 			struct __kernel_timespec ts = {.tv_sec = wait / WEFT_SEC,
 						       .tv_nsec = wait % WEFT_SEC};
