@@ -507,7 +507,7 @@ static int ep_enable(struct weft_loop *loop)
 		return pthread_equal(loop->owner, pthread_self()) ? 0 : -EXDEV;
 	loop->owner = pthread_self();
 	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
-	loop->enabled = true;
+	__atomic_store_n(&loop->enabled, true, __ATOMIC_RELEASE); /* weft_loop_call reads it */
 	weft__overflow_thread_init();
 	return 0;
 }

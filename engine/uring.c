@@ -142,7 +142,7 @@ static int uring_enable(struct weft_loop *loop)
 		loop->features |= WEFT_FEAT_REG_RING_FD;
 	loop->owner = pthread_self();
 	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
-	loop->enabled = true;
+	__atomic_store_n(&loop->enabled, true, __ATOMIC_RELEASE); /* weft_loop_call reads it */
 	weft__overflow_thread_init();
 	uring_arm_wake(loop);
 	return 0;
