@@ -432,8 +432,8 @@ static void ep_turn(struct weft_loop *loop, bool block)
 	}
 	n = ep_wait(ep, timeout);
 	if (n < 0 && errno != EINTR) {
-		fprintf(stderr, "weft: epoll_wait failed: %s\n", weft_strerror(-errno));
-		abort(); /* the epoll fd itself is broken: not something a caller can cause */
+		weft__loop_fail(loop, "epoll_wait", -errno);
+		return;
 	}
 	for (int i = 0; i < n; i++) {
 		uint64_t data = ep->events[i].data.u64;
