@@ -566,6 +566,7 @@ const struct weft__backend weft__backend_epoll = {
     .pending = ep_pending,
     .arm_wake = ep_nothing,
     .wake = ep_wake,
+    .embed = ep_nothing, /* the epoll fd is the host's: ready as soon as a watched fd is */
     .host_fd = ep_host_fd,
     .host_reset = ep_nothing,
     .multishot_arm = ep_multishot_arm,

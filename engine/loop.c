@@ -266,6 +266,8 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		return -EBUSY;
 	if (loop->error)
 		return loop->error;
+	if (mode == RUN_ONCE)
+		loop->be->embed(loop); /* before enable: a no-op once the loop has run */
 	r = loop->be->enable(loop);
 	if (r)
 		return r;
@@ -341,6 +343,7 @@ int weft_loop_fd(weft_loop *loop)
 		return fd;
 	if (weft__loop_affine(loop, __func__))
 		return -EXDEV;
+	loop->be->embed(loop);
 	return loop->be->host_fd(loop);
 }
 

@@ -29,6 +29,7 @@ struct weft_loop {
 	struct weft__epoll *epoll;	/* the readiness backend's state, NULL on io_uring */
 	struct io_uring ring;		/* io_uring backend */
 	unsigned features;		/* WEFT_FEAT_* */
+	unsigned ring_opts;		/* weft_loop_opts.ring_flags (WEFT_RING_*) */
 	uint8_t ops[256 / 8];		/* opcodes the backend can run (the kernel's probe) */
 
 	/* scheduling */

@@ -118,6 +118,7 @@ static int uring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 
 	if (r)
 		return r;
+	loop->ring_opts = opts->ring_flags;
 	r = ring_setup(loop, sq, cq, opts->ring_flags);
 	if (r)
 		return r;
@@ -310,8 +311,38 @@ static void uring_wake(struct weft_loop *loop, struct weft_loop *self)
 	}
 }
 
-/* An eventfd the kernel signals whenever the ring gets a completion, also one that waits as
- * DEFER_TASKRUN task work: polling the ring fd itself misses those wake-ups. */
+#define RING_FEATS                                                                    \
+	(WEFT_FEAT_SINGLE_ISSUER | WEFT_FEAT_DEFER_TASKRUN | WEFT_FEAT_COOP_TASKRUN | \
+	 WEFT_FEAT_EXT_ARG | WEFT_FEAT_CQE_SKIP)
+
+/*
+ * A host's poll must wake when an op completes, through the eventfd registered with the ring
+ * (uring_host_fd). Under DEFER_TASKRUN it does not, in time: a socket or pipe completion waits
+ * as task work for our next io_uring_enter, and the kernel (6.18, traced) defers that eventfd's
+ * signal to an RCU callback - the host wakes 12-20 ms later. So an embedded loop's ring takes
+ * the next flags (COOP_TASKRUN), set up again while nothing depends on the first one: before
+ * the first run, with nothing queued or registered. A loop that already ran keeps its ring.
+ */
+static void uring_embed(struct weft_loop *loop)
+{
+	struct io_uring old = loop->ring;
+	unsigned features = loop->features;
+
+	if (!(features & WEFT_FEAT_DEFER_TASKRUN) || loop->enabled ||
+	    io_uring_sq_ready(&loop->ring) || loop->file_slots || loop->nbufs)
+		return;
+	loop->features &= ~RING_FEATS;
+	if (ring_setup(loop, old.sq.ring_entries, old.cq.ring_entries,
+		       loop->ring_opts | WEFT_RING_NO_DEFER_TASKRUN)) {
+		loop->ring = old; /* keep the first ring: slow wake-ups beat none */
+		loop->features = features;
+		return;
+	}
+	io_uring_queue_exit(&old);
+}
+
+/* An eventfd the kernel signals whenever the ring gets a completion (promptly only without
+ * DEFER_TASKRUN: uring_embed): polling the ring fd itself misses task-work completions. */
 static int uring_host_fd(struct weft_loop *loop)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), r;
@@ -407,6 +438,7 @@ const struct weft__backend weft__backend_uring = {
     .pending = uring_pending,
     .arm_wake = uring_arm_wake,
     .wake = uring_wake,
+    .embed = uring_embed,
     .host_fd = uring_host_fd,
     .host_reset = uring_host_reset,
     .multishot_arm = uring_multishot_arm,
