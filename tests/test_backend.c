@@ -19,6 +19,7 @@
 #include "weft.h"
 #include "weft/net.h"
 #include "check_main.h"
+#include "fork_child.h"
 #include "seccomp_filter.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -286,22 +287,8 @@ END_TEST
 /* Run @child in a fresh process with its stderr in @text: its exit status (0: passed). */
 static int in_child(int (*child)(int), int arg, char *text, size_t size)
 {
-	FILE *err = tmpfile();
-	int ws;
-	pid_t pid;
+	int ws = fork_child(child, arg, text, size);
 
-	ck_assert_ptr_nonnull(err);
-	fflush(NULL);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fileno(err), 2);
-		_exit(child(arg));
-	}
-	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
-	rewind(err);
-	text[fread(text, 1, size - 1, err)] = 0;
-	fclose(err);
 	ck_assert_msg(WIFEXITED(ws), "the child died of signal %d; stderr: %s", WTERMSIG(ws), text);
 	return WEXITSTATUS(ws);
 }

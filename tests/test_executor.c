@@ -19,6 +19,7 @@
 #include <weft.h>
 #include <weft/executor.h>
 #include "check_main.h"
+#include "fork_child.h"
 
 /* ---- jobs and helpers ------------------------------------------------------------------- */
 
@@ -349,7 +350,7 @@ static void after_weft_at_exit(void)
 
 /* One thread calls exit() while others submit to the default pool: the at-exit handler must
  * not free the pool under them (before: ASan saw a use after free in the submit). */
-static int exit_while_submitting(void)
+static int exit_while_submitting(int unused)
 {
 	pthread_t th;
 
@@ -366,24 +367,10 @@ static int exit_while_submitting(void)
 START_TEST(exit_while_another_thread_submits)
 {
 	for (int round = 0; round < 20; round++) {
-		FILE *err = tmpfile();
-		char text[512] = "";
-		int st = 0;
-		pid_t pid;
+		char text[512];
+		/* A sanitizer's report may lose the race with exit(): read it, not just the status. */
+		int st = fork_child(exit_while_submitting, 0, text, sizeof(text));
 
-		ck_assert_ptr_nonnull(err);
-		fflush(NULL);
-		pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			/* A sanitizer's report may lose the race with exit(): read it, not the status. */
-			dup2(fileno(err), 2);
-			_exit(exit_while_submitting());
-		}
-		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-		rewind(err);
-		text[fread(text, 1, sizeof(text) - 1, err)] = 0;
-		fclose(err);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strstr(text, "Sanitizer"),
 			      "round %d: the child %s %d; its stderr: %s", round,
 			      WIFEXITED(st) ? "exited with" : "died of signal",

@@ -31,10 +31,13 @@ static void unbound(void)
 	weft_scope_exit(&scope);
 }
 
-static int run(int (*fn)(void *), void *arg)
-{
-	return weft_run(fn, arg, NULL);
-}
+/* A case that runs m_NAME as the main fiber of a loop of its own. */
+#define MAIN_CASE(name)                                              \
+	START_TEST(name)                                             \
+	{                                                            \
+		ck_assert_int_eq(weft_run(m_##name, NULL, NULL), 0); \
+	}                                                            \
+	END_TEST
 
 /* ---- timers --------------------------------------------------------------------------------- */
 
@@ -45,7 +48,7 @@ static void count(void *arg)
 
 /* A repeating timer whose period overflows "when + period" fires once, and the loop goes on
  * (before: it re-armed in the past and fired forever, and this sleep never returned). */
-static int m_huge_repeat(void *arg)
+static int m_timer_huge_repeat(void *arg)
 {
 	weft_timer *t;
 	int fired = 0;
@@ -62,15 +65,11 @@ static int m_huge_repeat(void *arg)
 	return 0;
 }
 
-START_TEST(timer_huge_repeat)
-{
-	ck_assert_int_eq(run(m_huge_repeat, NULL), 0);
-}
-END_TEST
+MAIN_CASE(timer_huge_repeat)
 
 /* A deadline of INT64_MIN is simply past: it fires at the next turn, and neither backend's wait
  * overflows computing how long to sleep until it. */
-static int m_min_deadline(void *arg)
+static int m_timer_min_deadline(void *arg)
 {
 	weft_timer *t;
 	int fired = 0;
@@ -85,11 +84,7 @@ static int m_min_deadline(void *arg)
 	return 0;
 }
 
-START_TEST(timer_min_deadline)
-{
-	ck_assert_int_eq(run(m_min_deadline, NULL), 0);
-}
-END_TEST
+MAIN_CASE(timer_min_deadline)
 
 /* Nothing but a timer due at INT64_MIN: the loop must not wait "INT64_MIN - now" (wrapped to
  * centuries) before firing it. */
@@ -112,7 +107,7 @@ END_TEST
 
 /* ---- sleeping and waiting ------------------------------------------------------------------- */
 
-static int m_sleep(void *arg)
+static int m_sleep_huge(void *arg)
 {
 	bound();
 	ck_assert_int_eq(weft_sleep(INT64_MAX), -ETIMEDOUT);
@@ -121,18 +116,14 @@ static int m_sleep(void *arg)
 	return 0;
 }
 
-START_TEST(sleep_huge)
-{
-	ck_assert_int_eq(run(m_sleep, NULL), 0);
-}
-END_TEST
+MAIN_CASE(sleep_huge)
 
 static int sleeps_forever(void *arg)
 {
 	return weft_sleep(INT64_MAX);
 }
 
-static int m_wait(void *arg)
+static int m_wait_huge(void *arg)
 {
 	weft_task *t;
 	int status = 0;
@@ -149,13 +140,9 @@ static int m_wait(void *arg)
 	return 0;
 }
 
-START_TEST(wait_huge)
-{
-	ck_assert_int_eq(run(m_wait, NULL), 0);
-}
-END_TEST
+MAIN_CASE(wait_huge)
 
-static int m_chan(void *arg)
+static int m_chan_huge(void *arg)
 {
 	weft_chan *c;
 	void *item;
@@ -172,14 +159,10 @@ static int m_chan(void *arg)
 	return 0;
 }
 
-START_TEST(chan_huge)
-{
-	ck_assert_int_eq(run(m_chan, NULL), 0);
-}
-END_TEST
+MAIN_CASE(chan_huge)
 
 /* The enclosing deadline is the calling fiber's: the called task is cancelled. */
-static int m_call_outer(void *arg)
+static int m_loop_call_huge(void *arg)
 {
 	int status = 0;
 
@@ -192,15 +175,11 @@ static int m_call_outer(void *arg)
 	return 0;
 }
 
-START_TEST(loop_call_huge)
-{
-	ck_assert_int_eq(run(m_call_outer, NULL), 0);
-}
-END_TEST
+MAIN_CASE(loop_call_huge)
 
 /* ---- net: a connect attempt's limit and a server's grace period ------------------------------ */
 
-static int m_connect_attempt(void *arg)
+static int m_connect_attempt_huge(void *arg)
 {
 	const struct weft_retry_opts o = {.attempt_ns = INT64_MAX, .max_tries = 1};
 	weft_sockaddr a;
@@ -217,14 +196,10 @@ static int m_connect_attempt(void *arg)
 	return 0;
 }
 
-START_TEST(connect_attempt_huge)
-{
-	ck_assert_int_eq(run(m_connect_attempt, NULL), 0);
-}
-END_TEST
+MAIN_CASE(connect_attempt_huge)
 
 /* Backoff delays that saturate: the wait between attempts is "forever", cut by the scope. */
-static int m_connect_backoff(void *arg)
+static int m_connect_backoff_huge(void *arg)
 {
 	const struct weft_retry_opts o = {.initial_ns = INT64_MAX, .max_ns = INT64_MAX};
 	weft_sockaddr a;
@@ -242,11 +217,7 @@ static int m_connect_backoff(void *arg)
 	return 0;
 }
 
-START_TEST(connect_backoff_huge)
-{
-	ck_assert_int_eq(run(m_connect_backoff, NULL), 0);
-}
-END_TEST
+MAIN_CASE(connect_backoff_huge)
 
 struct srv {
 	weft_server *srv;
@@ -265,7 +236,7 @@ static int handler(weft_sock *conn, void *arg)
 
 /* shutdown(INT64_MAX): the grace period outlasts the caller's own deadline (before: it was over
  * at once and the connection was cancelled, shutdown returning 1). */
-static int m_server_grace(void *arg)
+static int m_server_grace_huge(void *arg)
 {
 	struct srv s = {0};
 	weft_sockaddr a;
@@ -290,11 +261,7 @@ static int m_server_grace(void *arg)
 	return 0;
 }
 
-START_TEST(server_grace_huge)
-{
-	ck_assert_int_eq(run(m_server_grace, NULL), 0);
-}
-END_TEST
+MAIN_CASE(server_grace_huge)
 
 /* ---- suite ---------------------------------------------------------------------------------- */
 
