@@ -13,6 +13,7 @@
  *   per-loop state module slots keyed at run time
  *   resources      the registered-file table and buffers (resource.c)
  *   memory         alloc.h: the library's allocator
+ *   time           deadline.h: "now + duration", saturating at WEFT_FOREVER
  *   helpers        iov.h (checked iovec sums), delim.h (delimiter scans), splice.h (kernel
  *                  copies through a pipe)
  */
@@ -26,6 +27,7 @@
 #include "weft/loop.h"
 #include "abi.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "delim.h"
 #include "iov.h"
 #include "list.h"

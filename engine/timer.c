@@ -4,6 +4,7 @@
 
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "timer.h"
 
@@ -135,9 +136,10 @@ static void user_timer_fired(struct weft__timer *timer)
 	struct weft_loop *loop = t->loop;
 
 	if (t->repeat > 0) {
-		int64_t next = timer->when + t->repeat, now = weft_now();
+		int64_t next = weft__deadline_after(timer->when, t->repeat), now = weft_now();
 		/* Fell behind (a long callback, a stopped loop): skip the missed ticks. */
-		weft__timer_arm(loop, timer, next > now ? next : now + t->repeat);
+		weft__timer_arm(loop, timer,
+				next > now ? next : weft__deadline_after(now, t->repeat));
 	} else {
 		loop->user_timers--;
 	}

@@ -8,6 +8,7 @@
 #include "weft/group.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "sched.h"
 #include "task.h"
@@ -207,13 +208,6 @@ int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 	return err;
 }
 
-static int64_t deadline_after(int64_t timeout_ns)
-{
-	int64_t now = weft_now();
-
-	return timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
-}
-
 /* Park until @s is satisfied or @until passes. 0, or the interrupt's reason. */
 static int wait_until(struct watchset *s, int64_t until, const char *what)
 {
@@ -247,7 +241,7 @@ int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t tim
 	err = watch_start(&s, tasks, n, conds[mode], false);
 	if (err)
 		return err;
-	err = wait_until(&s, deadline_after(timeout_ns), "wait");
+	err = wait_until(&s, weft__deadline_after(weft_now(), timeout_ns), "wait");
 	if (!err)
 		err = (int)s.ndone;
 	watch_stop(&s);
@@ -323,7 +317,8 @@ int weft_task_wait_for(weft_task *t, int64_t timeout_ns, int *status)
 		/* No time at all (asyncio's wait_for(t, 0)): a task that has not returned yet is
 		 * cancelled, never given the turn it would take to finish. */
 		if (timeout_ns > 0)
-			outer = weft__task_wait_done(t, deadline_after(timeout_ns), 0);
+			outer = weft__task_wait_done(
+			    t, weft__deadline_after(weft_now(), timeout_ns), 0);
 		if (!outer && t->state != WEFT_TASK_DONE)
 			result = -ETIMEDOUT;
 	}

@@ -152,7 +152,8 @@ static void drain(weft_server *srv, weft_group *g)
 	int r = 0;
 
 	if (srv->grace > 0 &&
-	    !weft_scope_enter(&shield, weft_now() + srv->grace, WEFT_SCOPE_SHIELD)) {
+	    !weft_scope_enter(&shield, weft__deadline_after(weft_now(), srv->grace),
+			      WEFT_SCOPE_SHIELD)) {
 		while (srv->nconns && !r)
 			r = weft_event_wait(srv->idle);
 		weft_scope_exit(&shield);
