@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,21 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system) of this process (its io-wq workers are its threads) and of the
+ * children it waited for (cp): steadier than wall time on a shared machine. */
+static double cpu_s(void)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+			kids.ru_stime.tv_sec) +
+	       (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+			kids.ru_stime.tv_usec) /
+		   1e6;
 }
 
 static void die(const char *what, int err)
@@ -156,7 +172,7 @@ enum { CP, ALL, FILE_ONLY, FILE_DIRSYNC, NONE, NKINDS };
 static const char *const kind_name[NKINDS] = {"cp -r", "weft SYNC_ALL", "weft SYNC_FILE",
 					      "weft SYNC_FILE + 1 dir fsync", "weft SYNC_NONE"};
 
-static double run_one(int kind)
+static double run_one(int kind, double *cpu)
 {
 	struct copy c = {.level = kind == ALL	 ? WEFT_REPLACE_SYNC_ALL
 				  : kind == NONE ? WEFT_REPLACE_SYNC_NONE
@@ -170,6 +186,7 @@ static double run_one(int kind)
 		die("names", ENOMEM);
 	sh("rm -rf '%s'%s", dst, "");
 	sync();
+	*cpu = cpu_s();
 	t0 = now_s();
 	if (kind == CP) {
 		sh("cp -r '%s' '%s'", src, dst);
@@ -177,6 +194,7 @@ static double run_one(int kind)
 		die(kind_name[kind], err);
 	}
 	t0 = now_s() - t0;
+	*cpu = cpu_s() - *cpu;
 	free(c.names);
 	return t0;
 }
@@ -190,7 +208,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	double t[NKINDS][MAX_ROUNDS];
+	double t[NKINDS][MAX_ROUNDS], cpu[NKINDS][MAX_ROUNDS];
 	const char *base = getenv("WEFT_PERF_DIR");
 	int opt;
 
@@ -219,17 +237,20 @@ int main(int argc, char **argv)
 		for (int k = 0; k < NKINDS; k++) {
 			int kind = r % 2 ? NKINDS - 1 - k : k; /* A B .. B A: alternate the order */
 
-			t[kind][r] = run_one(kind);
+			t[kind][r] = run_one(kind, &cpu[kind][r]);
 		}
 	printf("atomic copy of %d files of %d bytes, %s, median of %d rounds\n", nfiles, fsize,
 	       base, rounds);
 	for (int k = 0; k < NKINDS; k++) {
 		qsort(t[k], (size_t)rounds, sizeof(double), cmp_double);
+		qsort(cpu[k], (size_t)rounds, sizeof(double), cmp_double);
 		t[k][0] = t[k][rounds / 2];
+		cpu[k][0] = cpu[k][rounds / 2];
 	}
+	printf("  %-30s %9s %8s %9s %8s\n", "", "wall", "vs cp", "cpu", "vs cp");
 	for (int k = 0; k < NKINDS; k++)
-		printf("  %-30s %8.3f s  %5.2fx cp -r\n", kind_name[k], t[k][0],
-		       t[k][0] / t[CP][0]);
+		printf("  %-30s %8.3fs %7.2fx %8.3fs %7.2fx\n", kind_name[k], t[k][0],
+		       t[k][0] / t[CP][0], cpu[k][0], cpu[k][0] / cpu[CP][0]);
 	sh("rm -rf '%s' '%s'", src, dst);
 	return 0;
 }
