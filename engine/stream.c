@@ -33,8 +33,10 @@ struct weft_stream {
 	char skip_delim[WEFT_STREAM_DELIM_MAX];
 	size_t skip_dlen;
 
-	/* Writers waiting their turn, FIFO (struct weft__sync_wait, waitq.h). */
+	/* Writers waiting their turn, FIFO (struct weft__sync_wait, waitq.h), and the task that
+	 * has it (NULL for plain code). */
 	struct weft__list writers;
+	struct weft_task *writer;
 
 	bool eof;     /* the transport reported end of file */
 	bool reading; /* a reader fiber is inside a blocking call */
@@ -90,6 +92,7 @@ int weft_stream_close(weft_stream *s)
 	/* Both sides stay taken while the flush and the close block: a reader arriving meanwhile
 	 * gets -EBUSY, a writer queues and is turned away with -EPIPE before the stream goes. */
 	s->reading = s->writing = true;
+	s->writer = weft_task_current();
 	if (s->wlen)
 		r = flush(s);
 	if (s->ops->close) {
@@ -482,8 +485,11 @@ static int write_begin(struct weft_stream *s)
 		return -EBADF;
 	if (!s->writing) {
 		s->writing = true;
+		s->writer = weft_task_current();
 		return 0;
 	}
+	if (s->writer && s->writer == weft_task_current())
+		return -EDEADLK; /* a transport writing to its own stream would wait for itself */
 	r = weft__fiber_check(NULL);
 	if (r)
 		return r;
@@ -494,10 +500,12 @@ static int write_begin(struct weft_stream *s)
 
 static void write_end(struct weft_stream *s)
 {
-	if (weft__list_empty(&s->writers))
+	if (weft__list_empty(&s->writers)) {
 		s->writing = false;
-	else
-		weft__sync_wake_first(&s->writers, 0);
+		s->writer = NULL;
+	} else {
+		s->writer = weft__sync_wake_first(&s->writers, 0);
+	}
 }
 
 ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)

@@ -347,6 +347,31 @@ static int m_close_turns_waiters_away(void *arg)
 
 FIBER_TEST(close_turns_waiters_away, m_close_turns_waiters_away)
 
+/* A transport that writes to its own stream would wait for its own turn: refused. */
+static ssize_t reentrant_writev(void *io, const struct iovec *iov, int iovcnt)
+{
+	weft_stream *s = *(weft_stream **)io;
+
+	ck_assert_int_eq(weft_stream_write(s, "x", 1), -EDEADLK);
+	ck_assert_int_eq(weft_stream_flush(s), -EDEADLK);
+	return (ssize_t)iov[0].iov_len;
+}
+
+static const struct weft_stream_ops reentrant_ops = {.read = pipe_read, .writev = reentrant_writev};
+
+static int m_own_turn_is_edeadlk(void *arg)
+{
+	weft_stream *s;
+
+	ck_assert_int_eq(weft_stream_new(&s, &reentrant_ops, &s, NULL), 0);
+	ck_assert_int_eq(weft_stream_write(s, "abc", 3), 3);
+	ck_assert_int_eq(weft_stream_write(s, "d", 1), 1); /* the turn was given back */
+	weft_stream_free(s);
+	return 0;
+}
+
+FIBER_TEST(own_turn_is_edeadlk, m_own_turn_is_edeadlk)
+
 static Suite *stream_turns_suite(void)
 {
 	Suite *s = suite_create("stream_turns");
@@ -357,6 +382,7 @@ static Suite *stream_turns_suite(void)
 	tcase_add_test(tc, writer_cancelled_mid_write);
 	tcase_add_test(tc, buffered_writes_and_flush);
 	tcase_add_test(tc, close_turns_waiters_away);
+	tcase_add_test(tc, own_turn_is_edeadlk);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -167,7 +167,8 @@ WEFT_API size_t weft_stream_buffered(const weft_stream *stream);
  * of @buf is not sent (and never touched after the return), and the turn passes to the next
  * writer, whose bytes follow the partial ones. A message protocol that must not see a cut
  * message should close the stream after such an error, or write inside a shield scope.
- * -EPIPE: the stream was closed while this call waited its turn.
+ * -EPIPE: the stream was closed while this call waited its turn; -EDEADLK: called by the fiber
+ * that has the turn (a transport writing to its own stream).
  */
 WEFT_API ssize_t weft_stream_write(weft_stream *stream, const void *buf, size_t len);
 
