@@ -98,11 +98,15 @@ int weft__file_openat_fd(int dirfd, const char *path, int flags, mode_t mode);
 /* Close a descriptor through the ring (close(2) outside a fiber); never interrupted. */
 int weft__file_close_fd(int fd);
 
+/* Copy from @in's position to its end onto @out (splice.c): 0 or the first error. */
+int weft__file_copy_to_end(weft_file *out, weft_file *in);
+
 /* Registered-file table (reg.c): release @file's slot. */
 void weft__file_unregister(weft_file *file);
 
-/* Test hook for weft_file_replace_atomic: called after each step with the step's number
- * (WEFT__REPLACE_*) so a test can kill the process at an exact point. NULL in production. */
+/* Test hook for the atomic replace (replace.c): called after each step it takes (the syncs only
+ * at the durability levels that do them) with the step's number (WEFT__REPLACE_*), so a test
+ * can kill the process at an exact point or see which steps ran. NULL in production. */
 enum {
 	WEFT__REPLACE_CREATED = 1, /* temp file open (unnamed with O_TMPFILE) */
 	WEFT__REPLACE_WRITTEN,	   /* contents written */

@@ -21,8 +21,7 @@
 #include "engine/module.h"
 #include "sock.h"
 
-#define GRACE_DEFAULT (5 * WEFT_SEC)
-#define ACCEPT_PAUSE  (100 * WEFT_MSEC) /* after running out of fds or memory */
+#define ACCEPT_PAUSE (100 * WEFT_MSEC) /* after running out of fds or memory */
 
 struct weft_server {
 	weft_sock *listener; /* NULL once closed */
@@ -205,7 +204,7 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	weft_server *srv;
 	int r;
 
-	if (!srvp || !listener || !fn || weft__reserved_bad(opts))
+	if (!srvp || !listener || !fn || weft__reserved_bad(opts) || (opts && opts->grace_ns < 0))
 		return -EINVAL;
 	if (weft__sock_check(listener, "weft_server_start"))
 		return -EXDEV;
@@ -220,7 +219,7 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	weft__list_init(&srv->stop_waiters);
 	srv->fn = fn;
 	srv->fn_arg = fn_arg;
-	srv->grace = srv->opts.grace_ns > 0 ? srv->opts.grace_ns : GRACE_DEFAULT;
+	srv->grace = srv->opts.grace_ns; /* 0 is no grace, as for weft_server_shutdown */
 	r = weft_event_new(listener->loop, &srv->idle);
 	if (!r && srv->opts.max_conns)
 		r = weft_sem_new(listener->loop, &srv->slots, srv->opts.max_conns,

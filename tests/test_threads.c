@@ -289,6 +289,7 @@ static int serve(weft_sock *conn, void *arg)
 	EXEMPT(weft_stream_free, NO_STATUS)                                                   \
 	FIBER(weft_stream_read, weft_stream_read(o.stream, o.buf, 1))                         \
 	FIBER(weft_stream_read_exactly, weft_stream_read_exactly(o.stream, o.buf, 1, NULL))   \
+	FIBER(weft_stream_read_to_end, weft_stream_read_to_end(o.stream, o.buf, 1, NULL))     \
 	FIBER(weft_stream_read_until, weft_stream_read_until(o.stream, o.buf, 8, 8, "\n", 1)) \
 	FIBER(weft_stream_read_line, weft_stream_read_line(o.stream, o.buf, 8, 8))            \
 	FIBER(weft_stream_peek, weft_stream_peek(o.stream, 1, &data, &len))                   \
@@ -345,6 +346,16 @@ static int serve(weft_sock *conn, void *arg)
 	EXEMPT(weft_file_symlink, NO_LOOP_FILE)                                               \
 	EXEMPT(weft_file_symlinkat, NO_LOOP_FILE)                                             \
 	EXEMPT(weft_file_replace_atomic, NO_LOOP_FILE)                                        \
+	EXEMPT(weft_file_replace_begin, NO_LOOP_FILE)                                         \
+	EXEMPT(weft_file_replace_file, NO_LOOP_FILE)                                          \
+	EXEMPT(weft_file_replace_commit, NO_LOOP_FILE)                                        \
+	EXEMPT(weft_file_replace_abort, NO_LOOP_FILE)                                         \
+	EXEMPT(weft_file_replace_from, NO_LOOP_FILE)                                          \
+	EXEMPT(weft_dir_open, NO_LOOP_FILE)                                                   \
+	EXEMPT(weft_dir_openat, NO_LOOP_FILE)                                                 \
+	EXEMPT(weft_dir_next, NO_LOOP_FILE)                                                   \
+	EXEMPT(weft_dir_fd, NO_LOOP_FILE)                                                     \
+	EXEMPT(weft_dir_close, NO_LOOP_FILE)                                                  \
 	EXEMPT(weft_file_load, NO_LOOP_FILE)                                                  \
 	EXEMPT(weft_file_copy, NO_LOOP_FILE)                                                  \
 	EXEMPT(weft_file_copy_path, NO_LOOP_FILE)                                             \
