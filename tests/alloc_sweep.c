@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The programs `make check-alloc` runs with one allocation failing (tests/alloc_fail.c,
+ * tests/alloc_run): alloc_sweep SCENARIO runs one representative program and exits
+ *   0  it worked (no failure was injected, or the library got around it),
+ *   2  a weft call returned an error, after a failure was injected, and everything was released,
+ *   1  a wrong result, or an error although no allocation failed: a test failure.
+ * A crash, a hang (tests/alloc_run's timeout) or an ASan/LSan report fails the run too.
+ * With WEFT_ALLOC_FAIL unset it prints "allocations N": how many the sweep can fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <weft.h>
+#include <weft/net.h>
+
+#include "tests/alloc_fail.h"
+
+#define TRY(expr)                     \
+	do {                          \
+		int r_ = (int)(expr); \
+		if (r_ < 0)           \
+			return r_;    \
+	} while (0)
+
+static int wrong; /* a result that is wrong (not an error): always a failure */
+
+static void check_equal(const void *a, const void *b, size_t n, const char *what)
+{
+	if (memcmp(a, b, n)) {
+		fprintf(stderr, "alloc_sweep: %s: wrong bytes\n", what);
+		wrong = 1;
+	}
+}
+
+/* ---- echo round trip: a server, a client, a stream on each side --------------------------- */
+
+static int echo_conn(weft_sock *conn, void *arg)
+{
+	char line[64];
+	weft_stream *s;
+	ssize_t n;
+
+	TRY(weft_sock_stream(conn, NULL, &s)); /* the server closes @conn, and its stream */
+	while ((n = weft_stream_read_line(s, line, sizeof(line), sizeof(line))) > 0)
+		if ((n = weft_stream_write(s, line, (size_t)n)) < 0 ||
+		    (n = weft_stream_flush(s)) < 0)
+			break;
+	return (int)n;
+}
+
+static int echo_client(const weft_sockaddr *addr)
+{
+	static const char msg[] = "hello, weft\n";
+	char buf[64];
+	weft_stream *s;
+	weft_sock *sock;
+	ssize_t n = 0;
+	int r, i;
+
+	TRY(weft_tcp_connect(&sock, addr));
+	r = weft_sock_stream(sock, NULL, &s);
+	if (r < 0) {
+		weft_sock_close(sock);
+		return r;
+	}
+	for (i = 0; i < 3 && n >= 0; i++) {
+		n = weft_stream_write(s, msg, sizeof(msg) - 1);
+		if (n >= 0)
+			n = weft_stream_flush(s);
+		if (n >= 0)
+			n = weft_stream_read_line(s, buf, sizeof(buf), sizeof(buf));
+		if (n == 0) /* the server's side failed and closed */
+			n = -ECONNRESET;
+		if (n > 0)
+			check_equal(buf, msg, sizeof(msg) - 1, "echo");
+	}
+	r = weft_stream_close(s);
+	return n < 0 ? (int)n : r;
+}
+
+static int server_errors; /* what the server rode out (it retries accepts that lack memory) */
+
+static void server_error(weft_server *srv, int err, void *arg)
+{
+	server_errors++;
+}
+
+/* The client, with a deadline: a server short of memory pauses and retries its accepts while
+ * the connection waits in the backlog, so the client waits too, but only for that reason. */
+static int echo_client_timed(const weft_sockaddr *addr)
+{
+	weft_scope scope;
+	int r;
+
+	TRY(weft_scope_enter(&scope, weft_now() + WEFT_SEC, 0));
+	r = echo_client(addr);
+	weft_scope_exit(&scope);
+	if (r == -ETIMEDOUT && !server_errors) {
+		fprintf(stderr, "alloc_sweep: echo: no reply, and the server saw no error\n");
+		wrong = 1;
+	}
+	return r;
+}
+
+static int echo_main(void *arg)
+{
+	struct weft_server_opts opts = {.on_error = server_error};
+	weft_sockaddr addr;
+	weft_sock *listener;
+	weft_server *srv;
+	int r;
+
+	TRY(weft_addr_parse(&addr, "127.0.0.1:0"));
+	TRY(weft_tcp_listen(&listener, &addr, NULL));
+	r = weft_server_start(&srv, listener, echo_conn, NULL, &opts);
+	if (r < 0) {
+		weft_sock_close(listener);
+		return r;
+	}
+	r = weft_server_addr(srv, &addr);
+	if (!r)
+		r = echo_client_timed(&addr);
+	if (r < 0)
+		weft_server_shutdown(srv, 0);
+	else
+		r = weft_server_shutdown(srv, WEFT_SEC);
+	weft_server_free(srv);
+	return r;
+}
+
+/* ---- file copy: write, copy, read back, stream lines --------------------------------------- */
+
+static char src[4096], dst[4096];
+
+static int copy_check(void)
+{
+	char line[128];
+	weft_stream *s;
+	weft_file *f;
+	ssize_t n;
+	int lines = 0, r;
+
+	TRY(weft_file_open(&f, dst, O_RDONLY, 0));
+	r = weft_file_stream(f, &s, NULL, WEFT_FILE_STREAM_OWN);
+	if (r < 0) {
+		weft_file_close(f);
+		return r;
+	}
+	while ((n = weft_stream_read_line(s, line, sizeof(line), sizeof(line))) > 0)
+		lines++;
+	r = weft_stream_close(s);
+	if (n == 0 && !r && lines != 1000) {
+		fprintf(stderr, "alloc_sweep: copy: %d lines\n", lines);
+		wrong = 1;
+	}
+	return n < 0 ? (int)n : r;
+}
+
+static int copy_main(void *arg)
+{
+	char *data, *back = NULL;
+	size_t len = 0, back_len = 0;
+	int r, i;
+
+	data = malloc(1000 * 16);
+	if (!data)
+		return -ENOMEM;
+	for (i = 0; i < 1000; i++)
+		len += (size_t)sprintf(data + len, "line %9d\n", i);
+	r = weft_file_replace_atomic(src, data, len, 0600);
+	if (!r)
+		r = weft_file_copy_path(src, dst, 0600);
+	if (!r)
+		r = weft_file_load(dst, (void **)&back, &back_len, 1 << 20);
+	if (!r && back_len != len) {
+		fprintf(stderr, "alloc_sweep: copy: %zu bytes, not %zu\n", back_len, len);
+		wrong = 1;
+	} else if (!r) {
+		check_equal(back, data, len, "copy");
+	}
+	free(back);
+	free(data);
+	if (!r)
+		r = copy_check();
+	unlink(src);
+	unlink(dst);
+	return r;
+}
+
+/* ---- queue workers: producer, consumers, join, a thread-pool hop --------------------------- */
+
+struct qstate {
+	weft_queue *q;
+	long sum;
+};
+
+static int square(void *arg)
+{
+	long *v = arg;
+
+	*v *= *v;
+	return 0;
+}
+
+static int consumer(void *arg)
+{
+	struct qstate *st = arg;
+	void *item;
+	long v;
+	int r;
+
+	while ((r = weft_queue_get(st->q, &item)) == 0) {
+		v = (long)(intptr_t)item;
+		if (v % 8 == 0) {
+			int res;
+
+			r = weft_to_thread(square, &v, &res);
+		}
+		st->sum += v;
+		weft_queue_task_done(st->q);
+		if (r < 0)
+			return r;
+	}
+	return r == -EPIPE ? 0 : r; /* shut down: done */
+}
+
+static int queue_body(weft_group *g, struct qstate *st)
+{
+	long v, want = 0;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		TRY(weft_group_spawn(g, consumer, st, NULL));
+	for (v = 1; v <= 100; v++) {
+		TRY(weft_queue_put(st->q, (void *)(intptr_t)v));
+		want += v % 8 ? v : v * v;
+	}
+	TRY(weft_queue_join(st->q));
+	TRY(weft_queue_shutdown(st->q, 0));
+	if (st->sum != want) {
+		fprintf(stderr, "alloc_sweep: queue: sum %ld, not %ld\n", st->sum, want);
+		wrong = 1;
+	}
+	return 0;
+}
+
+static int queue_main(void *arg)
+{
+	struct qstate st = {0};
+	weft_group *g;
+	int r, rc;
+
+	TRY(weft_queue_new(NULL, &st.q, WEFT_QUEUE_FIFO, 8, NULL, NULL));
+	r = weft_group_open(&g);
+	if (r < 0) {
+		weft_queue_free(st.q);
+		return r;
+	}
+	r = queue_body(g, &st);
+	if (r < 0)
+		weft_group_cancel(g);
+	rc = weft_group_close(g);
+	weft_queue_free(st.q);
+	weft_pool_default_shutdown(0);
+	return r < 0 ? r : rc;
+}
+
+/* ---- process pool: fork workers, run jobs with byte arguments and replies ------------------ */
+
+static int reverse(const void *in, size_t inlen, void **out, size_t *outlen)
+{
+	char *o = malloc(inlen ? inlen : 1);
+	size_t i;
+
+	if (!o)
+		return -ENOMEM;
+	for (i = 0; i < inlen; i++)
+		o[i] = ((const char *)in)[inlen - 1 - i];
+	*out = o;
+	*outlen = inlen;
+	return 0;
+}
+
+static const struct weft_proc_func funcs[] = {{"reverse", reverse}};
+
+static int pool_main(void *arg)
+{
+	struct weft_procpool_opts opts = {.nworkers = 2};
+	weft_procpool *pool;
+	void *out;
+	size_t outlen;
+	int r = 0, i;
+
+	TRY(weft_procpool_new(&pool, funcs, 1, &opts));
+	for (i = 0; i < 4 && r >= 0; i++) {
+		r = weft_procpool_run(pool, "reverse", "abcdef", 6, &out, &outlen);
+		if (r >= 0) {
+			if (outlen != 6)
+				wrong = 1;
+			else
+				check_equal(out, "fedcba", 6, "procpool");
+			free(out);
+		}
+	}
+	weft_procpool_shutdown(pool, r < 0 ? WEFT_PROCPOOL_KILL : 0);
+	weft_procpool_free(pool);
+	return r < 0 ? r : 0;
+}
+
+/* ---- timers, sleeps, a group, scopes, futures ---------------------------------------------- */
+
+struct tstate {
+	weft_future *fut;
+	int ticks;
+	weft_timer *timer;
+};
+
+static void tick(void *arg)
+{
+	struct tstate *st = arg;
+
+	if (++st->ticks == 3) {
+		weft_timer_stop(st->timer);
+		weft_future_set(st->fut, 0, st);
+	}
+}
+
+static int sleeper(void *arg)
+{
+	return weft_sleep((int64_t)(intptr_t)arg * WEFT_MSEC);
+}
+
+static int stuck(void *arg)
+{
+	weft_scope s;
+	int r;
+
+	TRY(weft_scope_enter(&s, weft_now() + 2 * WEFT_MSEC, 0));
+	r = weft_sleep(WEFT_SEC);
+	weft_scope_exit(&s);
+	return r == -ETIMEDOUT ? 0 : r;
+}
+
+static int timers_body(struct tstate *st)
+{
+	weft_task *t;
+	weft_group *g;
+	void *v;
+	int r, rc, status;
+
+	TRY(weft_timer_start(st->timer, weft_now() + WEFT_MSEC, WEFT_MSEC));
+	TRY(weft_group_open(&g));
+	r = weft_group_spawn(g, sleeper, (void *)(intptr_t)1, NULL);
+	if (!r)
+		r = weft_group_spawn(g, stuck, NULL, NULL);
+	if (r < 0)
+		weft_group_cancel(g);
+	rc = weft_group_close(g);
+	TRY(r < 0 ? r : rc);
+	TRY(weft_spawn(&t, sleeper, (void *)(intptr_t)1000,
+		       &(struct weft_task_opts){.name = "slow"}));
+	r = weft_task_wait_for(t, 2 * WEFT_MSEC, &status); /* consumes @t */
+	if (!r)
+		wrong = 1; /* a task sleeping 1 s finished within 2 ms */
+	else if (r != -ETIMEDOUT)
+		return r;
+	TRY(weft_future_wait(st->fut, &v));
+	if (st->ticks != 3 || v != st)
+		wrong = 1;
+	return 0;
+}
+
+static int timers_main(void *arg)
+{
+	struct tstate st = {0};
+	int r;
+
+	TRY(weft_future_new(weft_loop_current(), &st.fut));
+	r = weft_timer_new(weft_loop_current(), &st.timer, tick, &st);
+	if (!r)
+		r = timers_body(&st);
+	weft_timer_free(st.timer);
+	weft_future_free(st.fut);
+	return r;
+}
+
+/* ---- threads: a loop group, a channel from a plain thread, a cross-thread call -------------- */
+
+static weft_chan *chan;
+static long chan_sum[2];
+
+static int chan_consumer(void *arg)
+{
+	int i = weft_loop_group_index(), r;
+	void *item;
+
+	while ((r = weft_chan_recv(chan, &item)) == 0)
+		chan_sum[i] += (long)(intptr_t)item;
+	return r == -EPIPE ? 0 : r; /* closed and drained */
+}
+
+static int call_square(void *arg)
+{
+	long *v = arg;
+
+	*v *= *v;
+	return 0;
+}
+
+/* Feed both loops through the channel, then call into loop 0. */
+static int threads_body(weft_loop_group *g)
+{
+	long v, want = 0;
+	int r = 0, rw, status;
+
+	for (v = 1; v <= 50 && !r; v++) {
+		r = weft_chan_send_timeout(chan, (void *)(intptr_t)v, WEFT_SEC);
+		want += v;
+	}
+	weft_chan_close(chan);
+	rw = weft_loop_group_wait(g); /* -ENOMEM if a loop could not start its consumer */
+	if (r == -ETIMEDOUT && !rw) {
+		fprintf(stderr, "alloc_sweep: threads: a send timed out, both consumers ran\n");
+		wrong = 1;
+	}
+	TRY(r < 0 ? r : rw);
+	if (chan_sum[0] + chan_sum[1] != want) {
+		fprintf(stderr, "alloc_sweep: threads: sum %ld, not %ld\n",
+			chan_sum[0] + chan_sum[1], want);
+		wrong = 1;
+	}
+	v = 12;
+	TRY(weft_loop_call(weft_loop_group_loop(g, 0), call_square, &v, WEFT_FOREVER, &status));
+	TRY(status); /* -ENOMEM: the task could not be started (or watched) */
+	if (v != 144)
+		wrong = 1;
+	return 0;
+}
+
+/* Plain code: the loops run on threads of their own. */
+static int threads_main(void)
+{
+	struct weft_loop_group_opts opts = {.nloops = 2, .main = chan_consumer};
+	weft_loop_group *g;
+	int r, rs;
+
+	TRY(weft_chan_new(&chan, 4));
+	r = weft_loop_group_start(&g, &opts);
+	if (r < 0) {
+		weft_chan_free(chan);
+		return r;
+	}
+	r = threads_body(g);
+	rs = weft_loop_group_stop(g);
+	weft_chan_free(chan);
+	return r < 0 ? r : rs;
+}
+
+/* -------------------------------------------------------------------------------------------- */
+
+/* A scenario runs as a loop's main fiber (weft_run), or as plain code. */
+static const struct {
+	const char *name;
+	int (*main)(void *arg);
+	int (*plain)(void);
+} scenarios[] = {
+    {"echo", echo_main, NULL}, {"copy", copy_main, NULL},     {"queue", queue_main, NULL},
+    {"pool", pool_main, NULL}, {"timers", timers_main, NULL}, {"threads", NULL, threads_main},
+};
+
+int main(int argc, char **argv)
+{
+	const char *tmp = getenv("WEFT_TEST_TMP");
+	unsigned long injected;
+	size_t i;
+	int r;
+
+	for (i = 0; argc == 2 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			break;
+	if (argc != 2 || i == sizeof(scenarios) / sizeof(scenarios[0])) {
+		fprintf(stderr, "usage: alloc_sweep echo|copy|queue|pool|timers|threads\n");
+		return 1;
+	}
+	snprintf(src, sizeof(src), "%s/alloc_src.%d", tmp ? tmp : "/tmp", (int)getpid());
+	snprintf(dst, sizeof(dst), "%s/alloc_dst.%d", tmp ? tmp : "/tmp", (int)getpid());
+	alloc_fail_arm();
+	r = scenarios[i].main ? weft_run(scenarios[i].main, NULL, NULL) : scenarios[i].plain();
+	injected = alloc_fail_disarm();
+	if (!getenv("WEFT_ALLOC_FAIL"))
+		printf("allocations %lu\n", alloc_fail_count());
+	if (wrong)
+		return 1;
+	if (r >= 0)
+		return 0;
+	fprintf(stderr, "alloc_sweep %s: %s (%lu allocation(s) failed)\n", argv[1],
+		weft_strerror(r), injected);
+	return injected ? 2 : 1;
+}
