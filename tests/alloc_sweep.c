@@ -96,7 +96,7 @@ static int echo_client_timed(const weft_sockaddr *addr)
 	weft_scope scope;
 	int r;
 
-	TRY(weft_scope_enter(&scope, weft_now() + WEFT_SEC, 0));
+	TRY(weft_scope_enter(&scope, weft_now() + 3 * WEFT_SEC, 0));
 	r = echo_client(addr);
 	weft_scope_exit(&scope);
 	if (r == -ETIMEDOUT && !server_errors) {
