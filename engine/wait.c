@@ -183,6 +183,21 @@ static int wait_all_cancelling(struct watchset *s, int outer)
 	return outer ? outer : r;
 }
 
+/* No memory to watch @tasks together: cancel them and wait for each in turn (which allocates
+ * nothing), so that the handles are consumed and no task outlives the call all the same. */
+static int gather_without_memory(weft_task **tasks, size_t n, int *statuses)
+{
+	for (size_t i = 0; i < n; i++)
+		weft_task_cancel(tasks[i]);
+	for (size_t i = 0; i < n; i++) {
+		weft__task_wait_done(tasks[i], WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
+		if (statuses)
+			statuses[i] = tasks[i]->status;
+		weft__task_free(tasks[i]->loop, tasks[i]);
+	}
+	return -ENOMEM;
+}
+
 int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 {
 	struct watchset s;
@@ -191,6 +206,8 @@ int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 	if (flags & ~WEFT_GATHER_FAIL_FAST)
 		return -EINVAL;
 	err = watch_start(&s, tasks, n, UNTIL_ALL, false);
+	if (err == -ENOMEM)
+		return gather_without_memory(tasks, n, statuses);
 	if (err)
 		return err;
 	s.fail_fast = flags & WEFT_GATHER_FAIL_FAST;
