@@ -388,6 +388,184 @@ static int timers_main(void *arg)
 	return r;
 }
 
+/* ---- sync: lock, semaphore, barrier, event, gather, as_completed --------------------------- */
+
+struct sync_objs {
+	weft_lock *lock;
+	weft_sem *sem;
+	weft_barrier *barrier;
+	weft_event *event;
+	int inside;
+};
+
+#define NSYNC 3
+
+static int sync_worker(void *arg)
+{
+	struct sync_objs *o = arg;
+
+	TRY(weft_sem_acquire(o->sem));
+	TRY(weft_lock_acquire(o->lock));
+	o->inside++;
+	weft_lock_release(o->lock);
+	weft_sem_release(o->sem);
+	TRY(weft_barrier_wait(o->barrier));
+	return weft_event_wait(o->event);
+}
+
+/* Spawn @n tasks of @fn; on failure cancel and join those started. */
+static int spawn_all(weft_task **t, size_t n, weft_task_fn fn, void *arg)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && !r; i++)
+		r = weft_spawn(&t[i], fn, arg, NULL);
+	if (!r)
+		return 0;
+	for (i--; i-- > 0;) {
+		weft_task_cancel(t[i]);
+		weft_task_join(t[i], NULL);
+	}
+	return r;
+}
+
+static int sync_run(struct sync_objs *o)
+{
+	weft_as_completed *it;
+	weft_task *t[NSYNC];
+	int st[NSYNC], r, n = 0;
+
+	TRY(spawn_all(t, NSYNC, sync_worker, o));
+	weft_event_set(o->event);
+	TRY(weft_gather(t, NSYNC, st, WEFT_GATHER_FAIL_FAST)); /* or the rest wait at the barrier */
+	if (o->inside != NSYNC)
+		wrong = 1;
+	TRY(spawn_all(t, NSYNC, sleeper, (void *)(intptr_t)1));
+	r = weft_as_completed_new(&it, t, NSYNC);
+	if (r < 0) {
+		weft_gather(t, NSYNC, st, 0);
+		return r;
+	}
+	while ((r = weft_as_completed_next(it, &t[0])) == 0) {
+		weft_task_join(t[0], &st[0]);
+		n++;
+	}
+	weft_as_completed_free(it);
+	if (r == -ENOENT && n != NSYNC)
+		wrong = 1;
+	return r == -ENOENT ? 0 : r;
+}
+
+static int sync_main(void *arg)
+{
+	weft_loop *loop = weft_loop_current();
+	struct sync_objs o = {0};
+	int r;
+
+	r = weft_lock_new(loop, &o.lock);
+	if (!r)
+		r = weft_sem_new(loop, &o.sem, 2, 2);
+	if (!r)
+		r = weft_barrier_new(loop, &o.barrier, NSYNC);
+	if (!r)
+		r = weft_event_new(loop, &o.event);
+	if (!r)
+		r = sync_run(&o);
+	if (o.event)
+		weft_event_free(o.event);
+	if (o.barrier)
+		weft_barrier_free(o.barrier);
+	if (o.sem)
+		weft_sem_free(o.sem);
+	if (o.lock)
+		weft_lock_free(o.lock);
+	return r;
+}
+
+/* ---- datagrams and frames: a UDP echo, a framed Unix stream -------------------------------- */
+
+static int udp_server(void *arg)
+{
+	weft_sock *srv = arg;
+	weft_sockaddr from;
+	char buf[64];
+	ssize_t n = weft_sock_recvfrom(srv, buf, sizeof(buf), &from, NULL);
+
+	if (n >= 0)
+		n = weft_sock_sendto(srv, buf, (size_t)n, &from);
+	return n < 0 ? (int)n : 0;
+}
+
+/* The server runs in a group: if it fails, the group cancels the client's wait. */
+static int udp_round_trip(weft_sock *srv, weft_sock *cli)
+{
+	weft_group *g;
+	char buf[64];
+	ssize_t n;
+	int rc;
+
+	TRY(weft_group_open(&g));
+	n = weft_group_spawn(g, udp_server, srv, NULL);
+	if (!n)
+		n = weft_sock_send(cli, "ping", 4);
+	if (n >= 0)
+		n = weft_sock_recv(cli, buf, sizeof(buf));
+	if (n == 4)
+		check_equal(buf, "ping", 4, "udp");
+	else if (n >= 0)
+		wrong = 1;
+	if (n < 0)
+		weft_group_cancel(g);
+	rc = weft_group_close(g);
+	return rc < 0 ? rc : n < 0 ? (int)n : 0;
+}
+
+static int frames(weft_sock *a, weft_sock *b)
+{
+	static const struct weft_frame_spec spec = {
+	    .kind = WEFT_FRAME_DELIM, .delim = "\n", .delim_len = 1};
+	struct weft_frame f;
+	weft_framer *fr;
+	weft_stream *s;
+	ssize_t n;
+	int count = 0;
+
+	TRY(weft_sock_send(a, "one\ntwo\nthree\n", 14));
+	TRY(weft_sock_shutdown(a, SHUT_WR));
+	TRY(weft_sock_stream(b, NULL, &s)); /* the socket owns it */
+	TRY(weft_framer_new(&fr, s, &spec));
+	while ((n = weft_framer_next(fr, &f)) > 0)
+		count++;
+	weft_framer_free(fr);
+	if (!n && count != 3)
+		wrong = 1;
+	return (int)n;
+}
+
+static int dgram_main(void *arg)
+{
+	weft_sockaddr addr;
+	weft_sock *srv, *cli = NULL, *a, *b;
+	int r;
+
+	TRY(weft_addr_parse(&addr, "127.0.0.1:0"));
+	TRY(weft_udp_open(&srv, &addr, NULL, 0));
+	r = weft_sock_local_addr(srv, &addr);
+	if (!r)
+		r = weft_udp_open(&cli, NULL, &addr, 0);
+	if (!r)
+		r = udp_round_trip(srv, cli);
+	weft_sock_close(cli);
+	weft_sock_close(srv);
+	TRY(r);
+	TRY(weft_unix_socketpair(SOCK_STREAM, &a, &b));
+	r = frames(a, b);
+	weft_sock_close(a);
+	weft_sock_close(b);
+	return r;
+}
+
 /* ---- threads: a loop group, a channel from a plain thread, a cross-thread call -------------- */
 
 static weft_chan *chan;
@@ -468,8 +646,9 @@ static const struct {
 	int (*main)(void *arg);
 	int (*plain)(void);
 } scenarios[] = {
-    {"echo", echo_main, NULL}, {"copy", copy_main, NULL},     {"queue", queue_main, NULL},
-    {"pool", pool_main, NULL}, {"timers", timers_main, NULL}, {"threads", NULL, threads_main},
+    {"echo", echo_main, NULL},	 {"copy", copy_main, NULL},	  {"queue", queue_main, NULL},
+    {"pool", pool_main, NULL},	 {"timers", timers_main, NULL},	  {"sync", sync_main, NULL},
+    {"dgram", dgram_main, NULL}, {"threads", NULL, threads_main},
 };
 
 int main(int argc, char **argv)
@@ -483,7 +662,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], scenarios[i].name))
 			break;
 	if (argc != 2 || i == sizeof(scenarios) / sizeof(scenarios[0])) {
-		fprintf(stderr, "usage: alloc_sweep echo|copy|queue|pool|timers|threads\n");
+		fprintf(stderr,
+			"usage: alloc_sweep echo|copy|queue|pool|timers|sync|dgram|threads\n");
 		return 1;
 	}
 	snprintf(src, sizeof(src), "%s/alloc_src.%d", tmp ? tmp : "/tmp", (int)getpid());
