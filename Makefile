@@ -216,7 +216,7 @@ check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/example
 
 # Allocation-failure injection (README "Tests"): tests/alloc_fail.c replaces the malloc family in
 # the ASan build's tests/alloc_sweep; tests/alloc_run fails each allocation in turn.
-ALLOC_SCENARIOS := echo copy queue pool timers sync dgram threads
+ALLOC_SCENARIOS := echo copy queue pool timers sync dgram resolve threads
 # The interposer itself is not instrumented: the loader calls malloc before ASan is set up.
 $(B_asan)/obj/tests/alloc_fail.o: tests/alloc_fail.c
 	@mkdir -p $(@D)

@@ -132,6 +132,30 @@ static int echo_main(void *arg)
 	return r;
 }
 
+/* ---- a name lookup (getaddrinfo on the thread pool) and a connect to it --------------------- */
+
+static int resolve_main(void *arg)
+{
+	weft_sockaddr addr;
+	weft_sock *listener, *conn, *peer;
+	int r;
+
+	TRY(weft_addr_parse(&addr, "127.0.0.1:0"));
+	TRY(weft_tcp_listen(&listener, &addr, NULL));
+	r = weft_sock_local_addr(listener, &addr);
+	if (!r) /* the backlog takes the connection: no accept needed before connect returns */
+		r = weft_tcp_connect_host(&conn, "localhost", (uint16_t)weft_addr_port(&addr));
+	if (!r) {
+		r = weft_sock_accept(listener, &peer, NULL);
+		if (!r)
+			weft_sock_close(peer);
+		weft_sock_close(conn);
+	}
+	weft_sock_close(listener);
+	weft_pool_default_shutdown(0);
+	return r;
+}
+
 /* ---- file copy: write, copy, read back, stream lines --------------------------------------- */
 
 static char src[4096], dst[4096];
@@ -648,7 +672,7 @@ static const struct {
 } scenarios[] = {
     {"echo", echo_main, NULL},	 {"copy", copy_main, NULL},	  {"queue", queue_main, NULL},
     {"pool", pool_main, NULL},	 {"timers", timers_main, NULL},	  {"sync", sync_main, NULL},
-    {"dgram", dgram_main, NULL}, {"threads", NULL, threads_main},
+    {"dgram", dgram_main, NULL}, {"resolve", resolve_main, NULL}, {"threads", NULL, threads_main},
 };
 
 int main(int argc, char **argv)
@@ -662,8 +686,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], scenarios[i].name))
 			break;
 	if (argc != 2 || i == sizeof(scenarios) / sizeof(scenarios[0])) {
-		fprintf(stderr,
-			"usage: alloc_sweep echo|copy|queue|pool|timers|sync|dgram|threads\n");
+		fprintf(
+		    stderr,
+		    "usage: alloc_sweep echo|copy|queue|pool|timers|sync|dgram|resolve|threads\n");
 		return 1;
 	}
 	snprintf(src, sizeof(src), "%s/alloc_src.%d", tmp ? tmp : "/tmp", (int)getpid());
