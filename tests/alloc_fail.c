@@ -65,6 +65,8 @@ static void *boot_alloc(size_t size)
 	return memset(boot + at, 0, size);
 }
 
+/* Find the real functions (once, before main: still single-threaded). Until the last is known,
+ * blocks come from boot[] and frees are ignored. */
 static void resolve(void)
 {
 	static bool resolving;
@@ -72,11 +74,11 @@ static void resolve(void)
 	if (real_free || resolving)
 		return;
 	resolving = true;
-	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
 	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
 	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
 	real_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
 	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc"); /* last: see malloc() */
 	resolving = false;
 }
 
@@ -136,7 +138,7 @@ void *malloc(size_t size)
 void *calloc(size_t n, size_t size)
 {
 	resolve();
-	if (!real_calloc)
+	if (!real_malloc)
 		return n && size > sizeof(boot) / n ? NULL : boot_alloc(n * size);
 	if (should_fail(__builtin_return_address(0))) {
 		errno = ENOMEM;
@@ -150,13 +152,12 @@ void *realloc(void *p, size_t size)
 	void *q;
 
 	resolve();
-	if (in_boot(p)) { /* rare: grow a bootstrap block onto the real heap */
+	if (in_boot(p) || !real_malloc) { /* rare: a bootstrap block (or none yet) */
+		size_t room = p ? (size_t)(boot + sizeof(boot) - (char *)p) : 0;
+
 		q = malloc(size);
-		if (q)
-			memcpy(q, p,
-			       size < sizeof(boot) - (size_t)((char *)p - boot)
-				   ? size
-				   : sizeof(boot) - (size_t)((char *)p - boot));
+		if (q && p)
+			memcpy(q, p, size < room ? size : room);
 		return q;
 	}
 	if (should_fail(__builtin_return_address(0))) {
@@ -168,16 +169,15 @@ void *realloc(void *p, size_t size)
 
 void free(void *p)
 {
-	if (!p || in_boot(p))
+	if (!p || in_boot(p) || !real_malloc) /* nothing the real malloc gave out yet */
 		return;
-	resolve();
 	real_free(p);
 }
 
 static int memalign_from(void **p, size_t align, size_t size, const void *caller)
 {
 	resolve();
-	if (should_fail(caller))
+	if (!real_malloc || should_fail(caller)) /* none while bootstrapping */
 		return ENOMEM;
 	return real_memalign(p, align, size);
 }
