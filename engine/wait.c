@@ -198,7 +198,7 @@ static int gather_without_memory(weft_task **tasks, size_t n, int *statuses)
 	return -ENOMEM;
 }
 
-int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
+int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 {
 	struct watchset s;
 	int err, outer;
@@ -243,7 +243,7 @@ static int wait_until(struct watchset *s, int64_t until, const char *what)
 	return err;
 }
 
-int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns)
+int weft_tasks_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns)
 {
 	static const enum until_cond conds[] = {
 	    [WEFT_WAIT_ALL_COMPLETED] = UNTIL_ALL,

@@ -152,7 +152,7 @@ static int resolve_main(void *arg)
 		weft_sock_close(conn);
 	}
 	weft_sock_close(listener);
-	weft_pool_default_shutdown(0);
+	weft_executor_default_shutdown(0);
 	return r;
 }
 
@@ -242,7 +242,7 @@ static int consumer(void *arg)
 		if (v % 8 == 0) {
 			int res;
 
-			r = weft_to_thread(square, &v, &res);
+			r = weft_executor_default_run(square, &v, &res);
 		}
 		st->sum += v;
 		weft_queue_task_done(st->q);
@@ -289,7 +289,7 @@ static int queue_main(void *arg)
 		weft_group_cancel(g);
 	rc = weft_group_close(g);
 	weft_queue_free(st.q);
-	weft_pool_default_shutdown(0);
+	weft_executor_default_shutdown(0);
 	return r < 0 ? r : rc;
 }
 
@@ -385,8 +385,8 @@ static int timers_body(struct tstate *st)
 		weft_group_cancel(g);
 	rc = weft_group_close(g);
 	TRY(r < 0 ? r : rc);
-	TRY(weft_spawn(&t, sleeper, (void *)(intptr_t)1000,
-		       &(struct weft_task_opts){.name = "slow"}));
+	TRY(weft_task_spawn(&t, sleeper, (void *)(intptr_t)1000,
+			    &(struct weft_task_opts){.name = "slow"}));
 	r = weft_task_wait_for(t, 2 * WEFT_MSEC, &status); /* consumes @t */
 	if (!r)
 		wrong = 1; /* a task sleeping 1 s finished within 2 ms */
@@ -444,7 +444,7 @@ static int spawn_all(weft_task **t, size_t n, weft_task_fn fn, void *arg)
 	int r = 0;
 
 	for (i = 0; i < n && !r; i++)
-		r = weft_spawn(&t[i], fn, arg, NULL);
+		r = weft_task_spawn(&t[i], fn, arg, NULL);
 	if (!r)
 		return 0;
 	for (i--; i-- > 0;) {
@@ -462,13 +462,14 @@ static int sync_run(struct sync_objs *o)
 
 	TRY(spawn_all(t, NSYNC, sync_worker, o));
 	weft_event_set(o->event);
-	TRY(weft_gather(t, NSYNC, st, WEFT_GATHER_FAIL_FAST)); /* or the rest wait at the barrier */
+	TRY(weft_tasks_gather(t, NSYNC, st,
+			      WEFT_GATHER_FAIL_FAST)); /* or the rest wait at the barrier */
 	if (o->inside != NSYNC)
 		wrong = 1;
 	TRY(spawn_all(t, NSYNC, sleeper, (void *)(intptr_t)1));
 	r = weft_as_completed_new(&it, t, NSYNC);
 	if (r < 0) {
-		weft_gather(t, NSYNC, st, 0);
+		weft_tasks_gather(t, NSYNC, st, 0);
 		return r;
 	}
 	while ((r = weft_as_completed_next(it, &t[0])) == 0) {
@@ -590,14 +591,14 @@ static int dgram_main(void *arg)
 	return r;
 }
 
-/* ---- threads: a loop group, a channel from a plain thread, a cross-thread call -------------- */
+/* ---- threads: a loopset, a channel from a plain thread, a cross-thread call -------------- */
 
 static weft_chan *chan;
 static long chan_sum[2];
 
 static int chan_consumer(void *arg)
 {
-	int i = weft_loop_group_index(), r;
+	int i = weft_loopset_index(), r;
 	void *item;
 
 	while ((r = weft_chan_recv(chan, &item)) == 0)
@@ -614,7 +615,7 @@ static int call_square(void *arg)
 }
 
 /* Feed both loops through the channel, then call into loop 0. */
-static int threads_body(weft_loop_group *g)
+static int threads_body(weft_loopset *g)
 {
 	long v, want = 0;
 	int r = 0, rw, status;
@@ -623,8 +624,8 @@ static int threads_body(weft_loop_group *g)
 		r = weft_chan_send_timeout(chan, (void *)(intptr_t)v, WEFT_SEC);
 		want += v;
 	}
-	weft_chan_close(chan);
-	rw = weft_loop_group_wait(g); /* -ENOMEM if a loop could not start its consumer */
+	weft_chan_shutdown(chan);
+	rw = weft_loopset_wait(g); /* -ENOMEM if a loop could not start its consumer */
 	if (r == -ETIMEDOUT && !rw) {
 		fprintf(stderr, "alloc_sweep: threads: a send timed out, both consumers ran\n");
 		wrong = 1;
@@ -636,7 +637,7 @@ static int threads_body(weft_loop_group *g)
 		wrong = 1;
 	}
 	v = 12;
-	TRY(weft_loop_call(weft_loop_group_loop(g, 0), call_square, &v, WEFT_FOREVER, &status));
+	TRY(weft_loop_call(weft_loopset_loop(g, 0), call_square, &v, WEFT_FOREVER, &status));
 	TRY(status); /* -ENOMEM: the task could not be started (or watched) */
 	if (v != 144)
 		wrong = 1;
@@ -646,18 +647,18 @@ static int threads_body(weft_loop_group *g)
 /* Plain code: the loops run on threads of their own. */
 static int threads_main(void)
 {
-	struct weft_loop_group_opts opts = {.nloops = 2, .main = chan_consumer};
-	weft_loop_group *g;
+	struct weft_loopset_opts opts = {.nloops = 2, .main = chan_consumer};
+	weft_loopset *g;
 	int r, rs;
 
 	TRY(weft_chan_new(&chan, 4));
-	r = weft_loop_group_start(&g, &opts);
+	r = weft_loopset_start(&g, &opts);
 	if (r < 0) {
 		weft_chan_free(chan);
 		return r;
 	}
 	r = threads_body(g);
-	rs = weft_loop_group_stop(g);
+	rs = weft_loopset_stop(g);
 	weft_chan_free(chan);
 	return r < 0 ? r : rs;
 }
