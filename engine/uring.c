@@ -325,12 +325,15 @@ static void uring_wake(struct weft_loop *loop, struct weft_loop *self)
  */
 static void uring_embed(struct weft_loop *loop)
 {
-	struct io_uring old = loop->ring;
 	unsigned features = loop->features;
+	struct io_uring old;
 
+	/* Nothing of the ring is read before knowing the loop never ran: another thread may be
+	 * running it (the caller then gets -EXDEV from enable). */
 	if (!(features & WEFT_FEAT_DEFER_TASKRUN) || loop->enabled ||
 	    io_uring_sq_ready(&loop->ring) || loop->file_slots || loop->nbufs)
 		return;
+	old = loop->ring;
 	loop->features &= ~RING_FEATS;
 	if (ring_setup(loop, old.sq.ring_entries, old.cq.ring_entries,
 		       loop->ring_opts | WEFT_RING_NO_DEFER_TASKRUN)) {

@@ -236,11 +236,12 @@ static int m_writer_cancelled_mid_write(void *arg)
 	 * reads yet, so it cannot finish). */
 	while (weft_stream_written(c.out) == 0)
 		ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
-	partial = weft_stream_written(c.out);
-	ck_assert_uint_lt(partial, MSG);
 	ck_assert_int_eq(weft_task_cancel(t0), 0);
 	join_ok(t0, -ECANCELED);
-	ck_assert_uint_eq(weft_stream_written(c.out), partial);
+	/* Read only now: until the cancel lands the write may still be moving (a loaded machine). */
+	partial = weft_stream_written(c.out);
+	ck_assert_uint_gt(partial, 0);
+	ck_assert_uint_lt(partial, MSG);
 	reader = spawn(reader_main, &c);
 	join_ok(t1, 0);
 	chat_finish(&c, reader);
