@@ -15,7 +15,7 @@ ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I. -Iinclude -MMD -MP $(WARN)
-LIBS    := -luring -lpthread
+LIBS    := -luring -lssl -lcrypto -lpthread
 JEMALLOC:= -ljemalloc
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
@@ -189,7 +189,7 @@ uninstall:
 
 # ---- misc ----------------------------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
-	valgrind fio clang-format python3
+	valgrind fio clang-format python3 libssl-dev openssl
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 

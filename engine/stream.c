@@ -104,6 +104,11 @@ void *weft_stream_io(const weft_stream *s)
 	return s ? s->io : NULL;
 }
 
+const struct weft_stream_ops *weft_stream_transport(const weft_stream *s)
+{
+	return s ? s->ops : NULL;
+}
+
 /* ---- reading ------------------------------------------------------------------------------ */
 
 /* Claim the read side for one blocking call: a second concurrent reader would interleave. */

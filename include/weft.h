@@ -15,6 +15,7 @@
  *   weft/thread.h  posting into a loop from any thread, cross-thread futures and calls
  *   weft/executor.h  thread pools: run blocking functions without blocking the loop
  *   weft/channel.h   bounded channels between loops and threads
+ *   weft/net.h, weft/tls.h  sockets, servers, TLS streams (and files, serial ports, processes)
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -38,5 +39,6 @@
 #include "weft/frame.h"
 #include "weft/serial.h"
 #include "weft/net.h"
+#include "weft/tls.h"
 
 #endif
