@@ -160,17 +160,24 @@ static int handshake(struct weft__tls *t)
 	}
 }
 
-/* Say once per process, in debug mode, where records are encrypted. */
-static void debug_ktls(void)
+/* Say once per process, in debug mode, when records stay in user space, and why. */
+static void debug_ktls(const struct weft__tls *t)
 {
 	static int said;
+	const char *why;
 
-	if (!weft__loop_debug(weft_loop_current()) ||
+	if (t->ktls_tx || !weft__loop_debug(weft_loop_current()) ||
 	    __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
-	fprintf(stderr, "weft: tls: records are encrypted in user space (%s)\n",
-		weft_tls_ktls_available() ? "kTLS hand-over is not implemented yet"
-					  : "the kernel offers no `tls` ULP: try `modprobe tls`");
+	if (!(t->ctx->flags & WEFT_TLS_KTLS))
+		why = "kTLS not asked for: WEFT_TLS_KTLS";
+	else if (!t->sock)
+		why = "not over a socket";
+	else if (!weft_tls_ktls_available())
+		why = "the kernel offers no `tls` ULP: try `modprobe tls`";
+	else
+		why = "the kernel or OpenSSL refused this cipher or version";
+	fprintf(stderr, "weft: tls: records are encrypted in user space (%s)\n", why);
 }
 
 static int check_args(weft_stream **streamp, weft_tls_ctx *ctx, const struct weft_tls_opts *o,
@@ -198,6 +205,10 @@ static int tls_start(weft_stream **streamp, struct weft__tls *proto, weft_tls_ct
 	if (!r) {
 		t->lread = proto->lread, t->lwrite = proto->lwrite, t->lio = proto->lio;
 		t->sock = proto->sock, t->inner = proto->inner;
+		if (t->sock && (ctx->flags & WEFT_TLS_KTLS)) {
+			t->ktls_ok = true;
+			SSL_set_options(t->ssl, SSL_OP_ENABLE_KTLS);
+		}
 		if (!server && o->server_name)
 			r = client_setup(t, o->server_name);
 	}
@@ -215,7 +226,7 @@ static int tls_start(weft_stream **streamp, struct weft__tls *proto, weft_tls_ct
 		close_transport(proto, false);
 		return r;
 	}
-	debug_ktls();
+	debug_ktls(t);
 	*streamp = t->stream;
 	return 0;
 }
@@ -345,12 +356,21 @@ int weft_tls_info(weft_stream *stream, struct weft_tls_info *info)
 	    .alpn = t->alpn,
 	    .server_name = sni ? sni : "",
 	    .resumed = SSL_session_reused(t->ssl),
-	    .ktls_tx = BIO_get_ktls_send(SSL_get_wbio(t->ssl)),
-	    .ktls_rx = BIO_get_ktls_recv(SSL_get_rbio(t->ssl)),
+	    .ktls_tx = t->ktls_tx,
+	    .ktls_rx = t->ktls_rx,
 	    .peer_cert = peer != NULL,
 	    .peer_subject = t->subject,
 	};
 	return 0;
+}
+
+ssize_t weft_tls_sendfile(weft_stream *stream, int fd, off_t off, size_t count)
+{
+	struct weft__tls *t = tls_of(stream);
+
+	if (!t || off < 0)
+		return -EINVAL;
+	return weft__tls_sendfile(stream, t, fd, off, count);
 }
 
 const char *weft_tls_error(weft_stream *stream)

@@ -60,8 +60,12 @@ struct weft__tls {
 	bool rx_eof;
 	bool receiving, sending;
 	bool handshaken, failed;
-	char err[256];	/* the last error's reason (weft_tls_error) */
-	char alpn[256]; /* weft_tls_info's copies, NUL-terminated */
+	bool ktls_ok;	       /* kTLS asked for, over a socket: answer OpenSSL's hand-over */
+	bool ktls_tx, ktls_rx; /* the kernel took the keys for sends / receives */
+	int ctrl_next;	       /* kTLS: the record type OpenSSL's next write is, 0: data */
+	int tx_ctrl;	       /* kTLS: tx holds one control record of this type, 0: data */
+	char err[256];	       /* the last error's reason (weft_tls_error) */
+	char alpn[256];	       /* weft_tls_info's copies, NUL-terminated */
 	char subject[256];
 };
 
@@ -74,6 +78,16 @@ int weft__tls_tx_flush(struct weft__tls *t);
 int weft__tls_fail(struct weft__tls *t, int e);
 ssize_t weft__tls_read(void *io, void *buf, size_t len);
 ssize_t weft__tls_writev(void *io, const struct iovec *iov, int iovcnt);
+
+/* tls_ktls.c. OpenSSL's kTLS BIO controls (include/internal/bio.h, not installed). */
+#define WEFT__BIO_CTRL_SET_KTLS			 72
+#define WEFT__BIO_CTRL_SET_KTLS_TX_SEND_CTRL_MSG 74
+#define WEFT__BIO_CTRL_CLEAR_KTLS_CTRL_MSG	 75
+long weft__tls_ktls_ctrl(BIO *bio, struct weft__tls *t, int cmd, long num, void *ptr);
+ssize_t weft__tls_ktls_send_ctrl(struct weft__tls *t);
+ssize_t weft__tls_ktls_recv(struct weft__tls *t);
+ssize_t weft__tls_sendfile(weft_stream *stream, struct weft__tls *t, int fd, off_t off,
+			   size_t count);
 
 /* The index of the SSL ex_data slot that points back at our context / connection. */
 int weft__tls_ctx_index(void);

@@ -18,12 +18,26 @@
 
 /* ---- the BIO ------------------------------------------------------------------------------- */
 
+/* kTLS sends: a control record goes out alone (one sendmsg with its type), so it waits for
+ * tx to empty, and data waits for it. */
+static bool ktls_must_wait(struct weft__tls *t)
+{
+	if (t->ttail > t->thead && (t->ctrl_next || t->tx_ctrl))
+		return true;
+	t->tx_ctrl = t->ctrl_next;
+	return false;
+}
+
 static int bio_write(BIO *bio, const char *buf, int len)
 {
 	struct weft__tls *t = BIO_get_data(bio);
 	size_t room;
 
 	BIO_clear_retry_flags(bio);
+	if (t->ktls_tx && ktls_must_wait(t)) {
+		BIO_set_retry_write(bio);
+		return -1;
+	}
 	if (!t->sending && t->thead) { /* no send holds a pointer into tx: compact it */
 		memmove(t->tx, t->tx + t->thead, t->ttail - t->thead);
 		t->ttail -= t->thead;
@@ -67,16 +81,14 @@ static long bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
 	struct weft__tls *t = BIO_get_data(bio);
 
 	switch (cmd) {
-	case BIO_CTRL_FLUSH:
-		return 1; /* the fiber sends tx after each OpenSSL call */
 	case BIO_CTRL_EOF:
 		return t->rx_eof && t->rhead == t->rtail;
 	case BIO_CTRL_PENDING:
 		return (long)(t->rtail - t->rhead);
 	case BIO_CTRL_WPENDING:
 		return (long)(t->ttail - t->thead);
-	default:
-		return 0;
+	default: /* flush and kTLS: the fiber sends tx after each OpenSSL call otherwise */
+		return weft__tls_ktls_ctrl(bio, t, cmd, num, ptr);
 	}
 }
 
@@ -138,7 +150,10 @@ int weft__tls_rx_fill(struct weft__tls *t)
 		t->rhead = 0;
 	}
 	t->receiving = true;
-	n = t->lread(t->lio, t->rx + t->rtail, WEFT__TLS_RX_CAP - t->rtail);
+	if (t->ktls_rx) /* rx is empty: OpenSSL read all it had before asking for more */
+		n = weft__tls_ktls_recv(t);
+	else
+		n = t->lread(t->lio, t->rx + t->rtail, WEFT__TLS_RX_CAP - t->rtail);
 	t->receiving = false;
 	if (n > 0)
 		t->rtail += (size_t)n;
@@ -156,14 +171,17 @@ int weft__tls_tx_flush(struct weft__tls *t)
 		return wait_turn(&t->tx_waiters); /* the sender sends what we added too */
 	t->sending = true;
 	while (t->thead < t->ttail) {
-		ssize_t n = t->lwrite(t->lio, t->tx + t->thead, t->ttail - t->thead);
+		ssize_t n = t->tx_ctrl ? weft__tls_ktls_send_ctrl(t)
+				       : t->lwrite(t->lio, t->tx + t->thead, t->ttail - t->thead);
 
-		if (n <= 0) {
-			r = n ? (int)n : -EIO;
+		if (n <= 0 || (t->tx_ctrl && (size_t)n != t->ttail - t->thead)) {
+			r = n < 0 ? (int)n : -EIO; /* a control record goes whole or not at all */
 			break;
 		}
 		t->thead += (size_t)n;
 	}
+	if (t->thead == t->ttail)
+		t->tx_ctrl = 0;
 	if (t->thead == t->ttail)
 		t->thead = t->ttail = 0;
 	t->sending = false;

@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,12 +219,12 @@ static int echo_main(void *arg)
 }
 FIBER_TEST(echo, echo_main)
 
-/* Server certificate from files, client checking an IP literal; TLS 1.2 forced. */
+/* Server certificate from files, client checking an IP literal, TLS 1.2. */
 static int files_ip_main(void *arg)
 {
 	struct weft_tls_ctx_opts so = {
 	    .flags = WEFT_TLS_SERVER, .cert_file = cert_path, .key_file = key_path};
-	struct weft_tls_ctx_opts co = {.ca_pem = ca.cert_pem, .min_version = 0x0303};
+	struct weft_tls_ctx_opts co = {.ca_pem = ca.cert_pem, .max_version = 0x0303};
 	struct srv s = {0};
 	weft_tls_ctx *sc, *cc;
 	struct weft_tls_info info;
@@ -237,6 +238,8 @@ static int files_ip_main(void *arg)
 	echo_check(st, "by address\n");
 	ck_assert_int_eq(weft_tls_info(st, &info), 0);
 	ck_assert_str_eq(info.server_name, ""); /* no SNI for an address */
+	ck_assert_str_eq(info.version, "TLSv1.2");
+	ck_assert_str_eq(info.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
 	ck_assert_int_eq(weft_stream_close(st), 0);
 	ck_assert_int_eq(srv_join(&s), 0);
 	weft_tls_ctx_free(cc);
@@ -719,6 +722,74 @@ static int over_stream_main(void *arg)
 }
 FIBER_TEST(over_a_stream, over_stream_main)
 
+/* ---- kTLS and sendfile ------------------------------------------------------------------------ */
+
+#define FILE_LEN (256 * 1024 + 77)
+
+static char file_path[512];
+
+/* The server sends the file after a line: kTLS's splice where the kernel took the keys. */
+static int file_body(struct srv *s, weft_stream *st)
+{
+	char line[64];
+	int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = weft_stream_read_line(st, line, sizeof(line), 0);
+
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(weft_stream_write(st, "file:", 5), 5); /* buffered before the file */
+	n = weft_tls_sendfile(st, fd, 0, 0);
+	close(fd);
+	return n == FILE_LEN ? echo_body(s, st) : (int)n;
+}
+
+/* Where the kernel offers `tls`, both directions of a TLS 1.3 (and a TLS 1.2) connection go
+ * through it; here the hand-over is tried, refused, and everything stays in user space. */
+static int ktls_main(void *arg)
+{
+	bool kernel = weft_tls_ktls_available();
+	char *want = malloc(FILE_LEN), *got = malloc(FILE_LEN);
+	FILE *f;
+
+	snprintf(file_path, sizeof(file_path), "%s/file", tmp_dir());
+	for (size_t i = 0; i < FILE_LEN; i++)
+		want[i] = (char)(i * 13 + i / 4096);
+	f = fopen(file_path, "w");
+	ck_assert_int_eq(fwrite(want, 1, FILE_LEN, f), FILE_LEN);
+	fclose(f);
+	if (!kernel)
+		fprintf(stderr, "ktls: the kernel offers no `tls` ULP: the user-space path only\n");
+	for (int v12 = 0; v12 < 2; v12++) {
+		struct weft_tls_ctx_opts co = {.flags = WEFT_TLS_KTLS, .ca_pem = ca.cert_pem};
+		struct srv s = {0};
+		struct weft_tls_info info;
+		weft_tls_ctx *cc;
+		weft_stream *st;
+
+		co.ciphers = v12 ? "ECDHE-ECDSA-AES128-GCM-SHA256" : NULL;
+		co.max_version = v12 ? 0x0303 : 0; /* a client that offers only TLS 1.2 */
+		ck_assert_int_eq(weft_tls_ctx_new(&cc, &co), 0);
+		srv_start(&s, server_ctx_of(&server_cert, WEFT_TLS_KTLS, NULL), file_body);
+		ck_assert_int_eq(client_to(&s, cc, "localhost", 0, &st, NULL, 0), 0);
+		ck_assert_int_eq(weft_tls_info(st, &info), 0);
+		ck_assert_str_eq(info.version, v12 ? "TLSv1.2" : "TLSv1.3");
+		ck_assert_int_eq(info.ktls_tx, kernel);
+		ck_assert_int_eq(weft_stream_write(st, "file\n", 5), 5);
+		ck_assert_int_eq(weft_stream_read_exactly(st, got, 5, NULL), 0);
+		ck_assert_mem_eq(got, "file:", 5);
+		ck_assert_int_eq(weft_stream_read_exactly(st, got, FILE_LEN, NULL), 0);
+		ck_assert(!memcmp(got, want, FILE_LEN));
+		echo_check(st, "after the file\n");
+		ck_assert_int_eq(weft_stream_close(st), 0);
+		ck_assert_int_eq(srv_join(&s), 0);
+		ck_assert_int_eq(s.info.ktls_tx, kernel);
+		weft_tls_ctx_free(cc);
+	}
+	free(want);
+	free(got);
+	return 0;
+}
+FIBER_TEST(ktls_and_sendfile, ktls_main)
+
 START_TEST(outside_fiber)
 {
 	weft_tls_ctx *cc;
@@ -761,6 +832,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, full_duplex_megabyte);
 	tcase_add_test(tc, read_deadline_survives);
 	tcase_add_test(tc, over_a_stream);
+	tcase_add_test(tc, ktls_and_sendfile);
 	tcase_add_test(tc, outside_fiber);
 	suite_add_tcase(s, tc);
 	return s;

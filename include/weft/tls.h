@@ -27,9 +27,12 @@
  * handshake and to every read and write as to any other blocking call. A read or write cut
  * short by a cancel or deadline leaves the TLS connection intact: the next call continues.
  *
- * kTLS: the kernel's TLS record layer (the `tls` upper-layer protocol) is detected
- * (weft_tls_ktls_available); this version always keeps records in user space, and says so once
- * per process in debug mode. weft_tls_info() reports per connection whether kTLS is on.
+ * kTLS (contexts made with WEFT_TLS_KTLS): where the kernel offers the `tls` upper-layer
+ * protocol (weft_tls_ktls_available), the record layer is handed to it after the handshake, so
+ * sends (TLS 1.2 and 1.3) and receives (TLS 1.2: OpenSSL 3.0 hands over no TLS 1.3 receive
+ * keys) are plaintext io_uring ops on the socket and weft_tls_sendfile() is the kernel's
+ * splice. Otherwise records stay in user space, said once per process in debug mode.
+ * weft_tls_info() reports per connection which directions kTLS took.
  *
  * Errors (negative errno; weft_tls_error() gives OpenSSL's reason as text):
  *   -EKEYREJECTED   a certificate was rejected: ours of the peer's (chain, expiry, host name:
@@ -77,6 +80,8 @@ enum {
 					    one is sent */
 	WEFT_TLS_REQUIRE_PEER = 1u << 3, /* server: as VERIFY_PEER, and refuse clients without */
 	WEFT_TLS_NO_RESUME = 1u << 4,	 /* client: no session resumption cache */
+	WEFT_TLS_KTLS = 1u << 5,	 /* hand records to the kernel where it can (see top);
+					    off by default until run on a kernel with `tls` */
 };
 
 /*
@@ -92,7 +97,8 @@ enum {
  *               comma-separated: "h2,http/1.1". NULL: no ALPN. A server that shares none with
  *               the client goes on without one (as nginx does).
  * @min_version: lowest protocol version as OpenSSL numbers it (TLS1_2_VERSION = 0x0303,
- *               TLS1_3_VERSION = 0x0304); 0 is TLS 1.2.
+ *               TLS1_3_VERSION = 0x0304); 0 is TLS 1.2. @max_version: the highest; 0 is the
+ *               newest OpenSSL knows.
  * @ciphers:     TLS 1.2 cipher list (OpenSSL syntax); NULL: OpenSSL's default.
  * @errbuf, @errlen: where weft_tls_ctx_new() writes why it failed (may be NULL).
  */
@@ -106,6 +112,7 @@ struct weft_tls_ctx_opts {
 	const char *ca_pem;
 	const char *alpn;
 	int min_version;
+	int max_version;
 	const char *ciphers;
 	char *errbuf;
 	size_t errlen;
@@ -189,6 +196,15 @@ WEFT_API int weft_tls_server_stream(weft_stream **streamp, weft_stream *inner, w
  * stream, -EBUSY while a fiber is inside a call on it. Not thread-safe.
  */
 WEFT_API int weft_tls_abort(weft_stream *stream);
+
+/*
+ * weft_tls_sendfile - send @count bytes of file @fd from @off over TLS stream @stream (0: to
+ * the end of the file), after flushing its buffered writes. With kTLS sends on, the file is
+ * spliced to the socket without passing through user memory (weft_sock_sendfile); otherwise it
+ * is read and encrypted 16 KiB at a time. Returns the bytes sent (fewer if the file ended),
+ * or a negative errno if nothing could be sent. Must run in a fiber; not thread-safe.
+ */
+WEFT_API ssize_t weft_tls_sendfile(weft_stream *stream, int fd, off_t off, size_t count);
 
 /*
  * struct weft_tls_info - what was negotiated (weft_tls_info).
