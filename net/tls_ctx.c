@@ -246,7 +246,8 @@ static int ctx_setup(weft_tls_ctx *ctx, const struct weft_tls_ctx_opts *o)
 
 	if (!SSL_CTX_set_min_proto_version(sc, o->min_version ? o->min_version : TLS1_2_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(sc, o->max_version) ||
-	    (o->ciphers && !SSL_CTX_set_cipher_list(sc, o->ciphers)))
+	    (o->ciphers && !SSL_CTX_set_cipher_list(sc, o->ciphers)) ||
+	    (o->ciphersuites && !SSL_CTX_set_ciphersuites(sc, o->ciphersuites)))
 		return -EINVAL;
 	/* Writes may complete record by record; renegotiation (TLS 1.2) would let a write need
 	 * a read, which full-duplex use of one connection cannot allow. */

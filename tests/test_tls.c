@@ -192,11 +192,14 @@ static void echo_check(weft_stream *st, const char *text)
 static int echo_main(void *arg)
 {
 	struct srv s = {0};
-	weft_tls_ctx *cc = client_ctx(0, NULL, "h2,http/1.1");
+	struct weft_tls_ctx_opts co = {
+	    .ca_file = ca_path, .alpn = "h2,http/1.1", .ciphersuites = "TLS_AES_128_GCM_SHA256"};
+	weft_tls_ctx *cc;
 	struct weft_tls_info info;
 	weft_stream *st;
 	char line[64];
 
+	ck_assert_int_eq(weft_tls_ctx_new(&cc, &co), 0);
 	srv_start(&s, server_ctx_of(&server_cert, 0, "http/1.1"), echo_body);
 	ck_assert_int_eq(client_to(&s, cc, "localhost", 0, &st, NULL, 0), 0);
 	echo_check(st, "hello over tls\n");
@@ -205,6 +208,7 @@ static int echo_main(void *arg)
 	ck_assert_int_eq(weft_stream_read_line(st, line, sizeof(line), 0), 3);
 	ck_assert_int_eq(weft_tls_info(st, &info), 0);
 	ck_assert_str_eq(info.version, "TLSv1.3");
+	ck_assert_str_eq(info.cipher, "TLS_AES_128_GCM_SHA256");
 	ck_assert_str_eq(info.alpn, "http/1.1");
 	ck_assert(info.peer_cert);
 	ck_assert_str_eq(info.peer_subject, "/CN=localhost");
@@ -390,6 +394,9 @@ START_TEST(ctx_errors)
 	o.alpn = "h2,,x";
 	ck_assert_int_eq(weft_tls_ctx_new(&ctx, &o), -EINVAL);
 	o.alpn = NULL;
+	o.ciphersuites = "NO_SUCH_SUITE";
+	ck_assert_int_eq(weft_tls_ctx_new(&ctx, &o), -EINVAL);
+	o.ciphersuites = NULL;
 	o.ca_pem = "junk";
 	ck_assert_int_eq(weft_tls_ctx_new(&ctx, &o), -EINVAL);
 	ck_assert_int_eq(weft_tls_ctx_new(NULL, NULL), -EINVAL);

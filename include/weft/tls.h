@@ -100,6 +100,8 @@ enum {
  *               TLS1_3_VERSION = 0x0304); 0 is TLS 1.2. @max_version: the highest; 0 is the
  *               newest OpenSSL knows.
  * @ciphers:     TLS 1.2 cipher list (OpenSSL syntax); NULL: OpenSSL's default.
+ * @ciphersuites: TLS 1.3 suites ("TLS_AES_128_GCM_SHA256:..."); NULL: OpenSSL's default (nginx's
+ *               ssl_conf_command Ciphersuites sets the same list, to compare like with like).
  * @errbuf, @errlen: where weft_tls_ctx_new() writes why it failed (may be NULL).
  */
 struct weft_tls_ctx_opts {
@@ -114,6 +116,7 @@ struct weft_tls_ctx_opts {
 	int min_version;
 	int max_version;
 	const char *ciphers;
+	const char *ciphersuites;
 	char *errbuf;
 	size_t errlen;
 };
@@ -165,8 +168,9 @@ struct weft_tls_opts {
 /*
  * weft_tls_client / weft_tls_server - run a TLS handshake over connected socket @sock as client
  * or server, then return the connection as a stream in *@streamp. The handshake obeys the
- * caller's deadline and cancellation. weft_stream_close() on the stream sends close_notify (if
- * it can without waiting for the peer) and frees the TLS state; the socket stays the caller's
+ * caller's deadline and cancellation. weft_stream_close() on the stream sends close_notify (one
+ * small send, under the caller's deadline; it does not wait for the peer's) and frees the TLS
+ * state (from plain code it skips close_notify); the socket stays the caller's
  * unless WEFT_TLS_CLOSE_TRANSPORT. Do not use @sock directly meanwhile. @opts may be NULL
  * (a client then needs WEFT_TLS_NO_VERIFY on its context, or a server_name).
  * Returns 0, or an error listed at the top (nothing is left allocated; @sock is closed only
@@ -230,13 +234,15 @@ struct weft_tls_info {
 	const char *peer_subject;
 };
 
-/* weft_tls_info - fill @info for TLS stream @stream. 0, or -EINVAL (not a TLS stream). */
+/* weft_tls_info - fill @info for TLS stream @stream. 0, or -EINVAL (not a TLS stream).
+ * Not thread-safe (the stream's loop only). */
 WEFT_API int weft_tls_info(weft_stream *stream, struct weft_tls_info *info);
 
 /*
  * weft_tls_error - the reason for the connection's last TLS error, as text (OpenSSL's error
  * string, or the certificate check that failed: "certificate has expired", "hostname
  * mismatch"); "" if none. Valid while the stream is. NULL if @stream is not a TLS stream.
+ * Not thread-safe.
  */
 WEFT_API const char *weft_tls_error(weft_stream *stream);
 
