@@ -49,7 +49,8 @@ EXAMPLES_NOVG ?= $(shell grep -l 'weft-example: no-valgrind' examples/*.c 2>/dev
 objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB_ASM))
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
-	check-seccomp check-boundaries install \
+	check-seccomp check-boundaries check-headers check-abi check-install shared-examples fuzz \
+	fuzz-build fuzz-merge check-thread-rules install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -61,10 +62,17 @@ help:
 	@echo "make check-seccomp  the same test set under a seccomp filter that refuses io_uring"
 	@echo "                  (EPERM, as Docker's default profile): AUTO's epoll fallback"
 	@echo "make check-boundaries  net/, fileio/, serial/ include no engine header but engine/module.h"
+	@echo "make check-headers  each public header compiles alone (C11/gnu11/C++, +-_GNU_SOURCE)"
+	@echo "make check-abi    include/'s functions = weft.map's list = libweft.so's exports"
+	@echo "make check-install  the README's install-and-build blocks, run in a scratch prefix"
+	@echo "make check-thread-rules  every public call states its thread rule; tests/test_threads.c"
+	@echo "                  covers each one that is not thread-safe"
 	@echo "make check-asan   the same under ASan+UBSan"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
 	@echo "make check-aarch64  the aarch64 context switch under qemu-user (cross toolchain needed)"
+	@echo "make fuzz         build the libFuzzer targets (tests/fuzz/fuzz_*.c, clang) and run each"
+	@echo "                  for FUZZ_SECONDS (60) from its corpus; fuzz-merge keeps what they found"
 	@echo "make bench        run every perf/ suite and print one ratio table"
 	@echo "make install      PREFIX=/usr/local DESTDIR="
 	@echo "make deps         install the Debian packages the build, tests and benches need"
@@ -102,6 +110,33 @@ $(B_plain)/perf/%: perf/%.c $(B_plain)/libweft.a
 	@mkdir -p $(@D)
 	$(CC) $(CF_plain) $< -o $@ $(B_plain)/libweft.a $(LD_plain) -lm
 
+# perf/http_server parses requests with llhttp, built from the C sources Debian's node-llhttp
+# ships (there is no library package of it in Debian 12). Without them, the server is skipped.
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+LLHTTP_SRC := $(wildcard $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c)
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(B_plain)/llhttp/%.o,$(LLHTTP_SRC))
+HTTP_SRC   := perf/http/proto.c
+ifeq ($(LLHTTP_SRC),)
+PERFS := $(filter-out http_server,$(PERFS))
+$(info perf/http_server skipped: no llhttp sources in $(LLHTTP_DIR) (make deps installs node-llhttp))
+endif
+$(B_plain)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -fPIC -I$(LLHTTP_INC) -c $< -o $@
+$(B_plain)/perf/http_server: perf/http_server.c $(HTTP_SRC) $(LLHTTP_OBJ) $(B_plain)/libweft.a
+	@mkdir -p $(@D)
+	$(CC) $(CF_plain) -I$(LLHTTP_INC) perf/http_server.c $(HTTP_SRC) -o $@ $(LLHTTP_OBJ) \
+		$(B_plain)/libweft.a $(LD_plain)
+
+# The libFuzzer target of the HTTP request glue needs llhttp and perf/http, not libweft: its own
+# rule (make fuzz runs it with the others, over tests/fuzz/corpus/http).
+FUZZ_HTTP_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I. -Iinclude -I$(LLHTTP_INC)
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) perf/http/proto.h $(LLHTTP_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_HTTP_CFLAGS) $(filter %.c,$^) -o $@
+
 $(B_plain)/$(SONAME): $(call objs,$(B_plain)) weft.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=weft.map -Wl,-z,noexecstack \
 		-o $@ $(call objs,$(B_plain)) $(LD_plain)
@@ -122,13 +157,37 @@ perf: $(addprefix $(B_plain)/perf/,$(PERFS))
 # bare context-switch check), once per backend in WEFT_BACKENDS (default "uring epoll"), and
 # prints one "N passed, N failed" line; any failure fails it.
 RUN_PROGS = $(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES))) tests/ctx_check
-check: check-boundaries tests examples $(B_plain)/tests/ctx_check
+check: check-boundaries check-headers check-abi check-install check-thread-rules tests examples \
+		$(B_plain)/tests/ctx_check shared-examples
 	@tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+	@echo "the examples again, linked to $(SONAME):"
+	@WEFT_BACKENDS="$(firstword $(or $(WEFT_BACKENDS),uring))" tests/run $(B_plain)/shared "" \
+		"$(addprefix examples/,$(filter-out $(EXAMPLES_NORUN),$(EXAMPLES)))"
+
+# The examples linked to libweft.so as a user's program is (README "A complete program"): they
+# run against the shared library, and may use only what it exports (one backend is enough).
+$(B_plain)/shared/examples/%: examples/%.c $(B_plain)/$(SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+shared-examples: $(addprefix $(B_plain)/shared/examples/,$(EXAMPLES))
+
+# README "ABI": the functions include/ declares = the names weft.map lists = what the .so exports.
+check-abi: $(B_plain)/$(SONAME)
+	@tests/check-abi $(B_plain)/$(SONAME) weft.map include
+
+# README "A complete program": its install blocks, run as written against a scratch prefix.
+check-install: lib
+	@tests/check-install
 
 # The same test set where io_uring is refused (every process under tests/run inherits the filter):
 # everything must pass on AUTO's fallback to epoll.
 check-seccomp: tests examples $(B_plain)/tests/ctx_check $(B_plain)/tests/seccomp_exec
 	@WEFT_BACKENDS=auto $(B_plain)/tests/seccomp_exec tests/run $(B_plain) "$(TESTS)" "$(RUN_PROGS)"
+
+# Each public header compiles alone in C and C++, with and without _GNU_SOURCE (-Werror), and
+# weft.h includes and lists them all.
+check-headers:
+	@CC="$(CC)" CXX="$(CXX)" tests/check-headers include
 
 # DESIGN.md 4: net/, fileio/ and serial/ reach the engine through engine/module.h alone.
 BOUNDARY_SRC = $(wildcard net/*.[ch] fileio/*.[ch] serial/*.[ch])
@@ -142,6 +201,11 @@ check-boundaries:
 		echo "$$bad" | sed 's/^/    /'; \
 		exit 1; \
 	fi
+
+# README "Threads": each not-thread-safe declaration of include/weft/ has a row in
+# tests/test_threads.c (which checks it refuses other threads with -EXDEV) or a stated exemption.
+check-thread-rules:
+	@python3 tests/thread_rules.py
 
 check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/examples/,$(EXAMPLES)) \
 		$(B_asan)/tests/ctx_check
@@ -171,6 +235,52 @@ check-aarch64:
 bench: perf
 	@perf/run all
 
+# ---- fuzzing ------------------------------------------------------------------------------
+# Every tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput; its seeds are in
+# tests/fuzz/corpus/<name>/. The library is built again with clang for coverage, ASan and UBSan.
+# A run reads the checked-in corpus and writes what it finds to build/fuzz/corpus/<name> (fold it
+# in with `make fuzz-merge`); a crash, a sanitizer report, a model mismatch (abort) or a hang
+# (-timeout) fails it, leaving the input as build/fuzz/fuzz_<name>-crash-* (README "Fuzzing").
+B_fuzz  := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+CF_fuzz := $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -DWEFT_NO_JEMALLOC
+
+$(B_fuzz)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CF_fuzz) -c $< -o $@
+$(B_fuzz)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CF_fuzz) -c $< -o $@
+$(B_fuzz)/libweft.a: $(call objs,$(B_fuzz))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(B_fuzz)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(B_fuzz)/libweft.a
+	$(FUZZ_CC) $(CF_fuzz) -fsanitize=fuzzer $< -o $@ $(B_fuzz)/libweft.a $(LIBS)
+
+fuzz-build: $(addprefix $(B_fuzz)/,$(FUZZERS))
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		c=$${f#fuzz_}; mkdir -p $(B_fuzz)/corpus/$$c tests/fuzz/corpus/$$c; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS) s (log: $(B_fuzz)/$$f.log)"; \
+		$(B_fuzz)/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(B_fuzz)/$$f- $(FUZZ_FLAGS) $(B_fuzz)/corpus/$$c \
+			tests/fuzz/corpus/$$c > $(B_fuzz)/$$f.log 2>&1 || \
+			{ tail -n 30 $(B_fuzz)/$$f.log; echo "fuzz: $$f FAILED"; exit 1; }; \
+		grep -hE '^stat::number_of_executed_units|^stat::peak_rss_mb' $(B_fuzz)/$$f.log | \
+			sed 's/^/    /'; \
+	done
+
+# Fold what the runs found into the checked-in corpus (only inputs that add coverage).
+fuzz-merge: fuzz-build
+	@for f in $(FUZZERS); do c=$${f#fuzz_}; mkdir -p $(B_fuzz)/corpus/$$c; \
+		$(B_fuzz)/$$f -merge=1 tests/fuzz/corpus/$$c $(B_fuzz)/corpus/$$c 2>&1 | tail -n 1; \
+	done
+
 # ---- install -------------------------------------------------------------------------------
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/weft
@@ -181,6 +291,9 @@ install: lib
 	install -m 644 include/weft.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/weft/*.h $(DESTDIR)$(INCDIR)/weft/
 	$(PC_SED) weft.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc # this PREFIX, not the build's
+	@# A real install as root refreshes the loader's cache (a new libweft.so.0 in /usr/local/lib
+	@# is not found until then); a staged one (DESTDIR) leaves that to the package.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libweft.a $(DESTDIR)$(LIBDIR)/libweft.so* \
@@ -189,12 +302,13 @@ uninstall:
 
 # ---- misc ----------------------------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
-	valgrind fio clang-format python3 libssl-dev openssl
+	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang libclang-rt-14-dev \
+	libssl-dev openssl
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 
 FMT_SRC = $(wildcard include/*.h include/weft/*.h engine/*.[ch] net/*.[ch] fileio/*.[ch] \
-	serial/*.[ch] tests/*.[ch] perf/*.[ch] examples/*.[ch])
+	serial/*.[ch] tests/*.[ch] perf/*.[ch] perf/http/*.[ch] tests/fuzz/*.[ch] examples/*.[ch])
 format:
 	clang-format -i $(FMT_SRC)
 format-check:

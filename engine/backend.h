@@ -42,6 +42,9 @@ struct weft__backend {
 	void (*arm_wake)(struct weft_loop *loop);
 	/* Wake @loop, asleep in its kernel wait, from any thread (@self: the caller's loop). */
 	void (*wake)(struct weft_loop *loop, struct weft_loop *self);
+	/* Embedding: another event loop will drive this one (weft_loop_fd, or a first run that is
+	 * weft_loop_run_nowait): set up for it while that is still possible. */
+	void (*embed)(struct weft_loop *loop);
 	/* Embedding: the fd a host polls, created on first call; and its reset before a turn. */
 	int (*host_fd)(struct weft_loop *loop);
 	void (*host_reset)(struct weft_loop *loop);

@@ -133,12 +133,20 @@ int weft_barrier_reset(weft_barrier *b)
 
 int weft_barrier_parties(const weft_barrier *b)
 {
-	return b ? (int)b->parties : -EINVAL;
+	if (!b)
+		return -EINVAL;
+	if (weft__loop_affine(b->loop, __func__))
+		return -EXDEV;
+	return (int)b->parties;
 }
 
 int weft_barrier_waiting(const weft_barrier *b)
 {
-	return b ? (int)b->waiting : -EINVAL;
+	if (!b)
+		return -EINVAL;
+	if (weft__loop_affine(b->loop, __func__))
+		return -EXDEV;
+	return (int)b->waiting;
 }
 
 bool weft_barrier_broken(const weft_barrier *b)

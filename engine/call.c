@@ -7,7 +7,10 @@
  * end) and, for a fiber caller, the caller's loop (which wakes it); cancels posted by a caller
  * that gave up may reach the target after everything else is over. So the record is counted:
  * one reference for the caller, one for the target until the task has ended, one per posted
- * cancel. The caller itself never returns before the task has ended, so @arg outlives every use.
+ * cancel. The caller never returns while the task may still run, so @arg outlives every use:
+ * either the task has ended, or the caller claimed the call before the target started it
+ * (POSTED -> ABANDONED: a loop that is not running, or busy, past the timeout) and the target
+ * will only drop its reference when it gets to the post.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,18 +19,23 @@
 #include "weft/thread.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "sched.h"
 #include "task.h"
 
+enum call_state { CALL_POSTED, CALL_STARTED, CALL_ABANDONED };
+
 struct call {
 	atomic_int refs;
+	atomic_int state; /* enum call_state: who owns the start, the target or the caller */
 	weft_loop *target;
 	weft_task_fn fn;
 	void *arg;
 	int status;
-	atomic_bool cancel; /* the caller gave up: cancel the task, or never start it */
-	weft_task *task;    /* on the target loop, touched only there; NULL once ended */
+	atomic_bool cancel;	/* the caller gave up on a started task: cancel it */
+	weft_task *task;	/* on the target loop, touched only there; NULL once ended */
+	struct weft__hook hook; /* on the task: it tells the caller when it returns */
 	/* fiber callers */
 	weft_loop *caller_loop;
 	struct weft_task *caller;
@@ -90,34 +98,32 @@ static int call_entry(void *arg)
 	return c->fn(c->arg);
 }
 
-static void call_task_done(weft_task *t, void *arg)
+static void call_task_done(struct weft__hook *h, struct weft_task *t)
 {
-	struct call *c = arg;
+	struct call *c = weft__container_of(h, struct call, hook);
 
-	weft_task_status(t, &c->status);
+	c->status = t->status;
 	call_finish(c);
 }
 
 static void call_start(void *arg)
 {
 	struct call *c = arg;
-	int r;
+	int expect = CALL_POSTED, r;
 
-	if (atomic_load(&c->cancel)) {
-		c->status = -ECANCELED;
-		call_finish(c);
+	if (!atomic_compare_exchange_strong(&c->state, &expect, CALL_STARTED)) {
+		call_unref(c); /* the caller gave up before we got here, and has returned */
 		return;
 	}
 	r = weft_loop_spawn(c->target, &c->task, call_entry, c, NULL);
-	if (r == 0 && (r = weft_task_on_done(c->task, call_task_done, c)))
-		weft_task_cancel(c->task); /* can't watch it: it must not run unwatched */
 	if (r) {
-		if (c->task)
-			weft_task_detach(c->task);
 		c->status = r;
 		call_finish(c);
 		return;
 	}
+	/* A hook of our own, not weft_task_on_done: watching must not fail once the task exists,
+	 * since a spawned task always runs. */
+	weft__hook_add(c->task, &c->hook, call_task_done);
 	weft_task_detach(c->task); /* frees itself; call_task_done runs first */
 }
 
@@ -132,12 +138,21 @@ static void call_cancel(void *arg)
 
 /* ---- the caller ------------------------------------------------------------------------- */
 
-static void give_up(struct call *c)
+/* The caller stops waiting. True if the task never started (and now never will): the caller
+ * may return at once. Otherwise the task is cancelled, and the caller must wait for its end. */
+static bool give_up(struct call *c)
 {
+	int expect = CALL_POSTED;
+
+	if (atomic_compare_exchange_strong(&c->state, &expect, CALL_ABANDONED)) {
+		c->status = -ECANCELED; /* the target never touches a call it did not start */
+		return true;
+	}
 	if (atomic_exchange(&c->cancel, true))
-		return;
+		return false;
 	atomic_fetch_add(&c->refs, 1);
 	post_surely(c->target, call_cancel, c);
+	return false;
 }
 
 struct call_wait {
@@ -145,36 +160,41 @@ struct call_wait {
 	struct call *call;
 };
 
-/* The calling fiber was cancelled or its deadline passed: cancel the task, keep waiting. */
+/* The calling fiber was cancelled or its deadline passed: cancel the task and keep waiting for
+ * it, unless it never started. */
 static void call_interrupted(struct weft__wait *w)
 {
-	give_up(weft__container_of(w, struct call_wait, wait)->call);
+	if (give_up(weft__container_of(w, struct call_wait, wait)->call))
+		weft__wake(w->task);
+}
+
+static bool call_abandoned(struct call *c)
+{
+	return atomic_load(&c->state) == CALL_ABANDONED;
 }
 
 static int call_from_fiber(struct call *c, int64_t deadline)
 {
 	struct call_wait cw = {.call = c};
-	int outer = weft__checkpoint(weft__current()), r, result = 0;
+	int r = weft__checkpoint(weft__current());
 
-	c->caller_loop = weft__loop();
-	c->caller = weft__current();
-	weft__wait_init(&cw.wait, "call", outer ? NULL : call_interrupted);
-	if (outer)
-		give_up(c);
+	if (r) { /* cancelled already: never post it */
+		c->status = -ECANCELED;
+		call_unref(c); /* the target's reference */
+		return r;
+	}
+	weft__wait_init(&cw.wait, "call", call_interrupted);
 	post_surely(c->target, call_start, c);
-	r = weft__park(&cw.wait, deadline, outer ? WEFT__PARK_NO_DEADLINE : 0);
-	if (!outer)
-		outer = r;
-	if (!c->done_fiber) {
-		/* Woken by our own timeout (or interrupted): the task must still end first. */
-		if (!outer)
-			result = -ETIMEDOUT;
-		give_up(c);
+	r = weft__park(&cw.wait, deadline, 0);
+	if (!c->done_fiber && !r)
+		r = -ETIMEDOUT; /* woken by our own timeout */
+	if (!c->done_fiber && !call_abandoned(c) && !give_up(c)) {
+		/* It runs: it must end before @arg is the caller's again. */
 		cw.wait.interrupt = NULL;
 		while (!c->done_fiber)
 			weft__park(&cw.wait, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
 	}
-	return outer ? outer : result;
+	return r;
 }
 
 static int call_from_thread(struct call *c, int64_t deadline)
@@ -188,7 +208,8 @@ static int call_from_thread(struct call *c, int64_t deadline)
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT && !c->done) {
 			result = -ETIMEDOUT;
 			pthread_mutex_unlock(&c->mu);
-			give_up(c);
+			if (give_up(c))
+				return result; /* never started: nothing to wait for */
 			pthread_mutex_lock(&c->mu);
 		}
 	}
@@ -206,10 +227,14 @@ static struct call *call_new(weft_loop *loop, weft_task_fn fn, void *arg, bool t
 	if (!c)
 		return NULL;
 	atomic_init(&c->refs, 2); /* the caller and the target */
+	atomic_init(&c->state, CALL_POSTED);
 	c->target = loop;
 	c->fn = fn;
 	c->arg = arg;
-	if (thread) {
+	if (!thread) {
+		c->caller_loop = weft__loop();
+		c->caller = weft__current();
+	} else {
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&c->cv, &ca);
@@ -219,17 +244,31 @@ static struct call *call_new(weft_loop *loop, weft_task_fn fn, void *arg, bool t
 	return c;
 }
 
+/* Plain code that only @loop's thread can run @loop from (a callback of it, or its owner thread
+ * between runs): waiting here would wait for ourselves. */
+static bool on_loop_thread(weft_loop *loop)
+{
+	struct weft_loop *cur = weft__loop();
+
+	if (cur)
+		return cur == loop;
+	/* Acquire: pairs with the backends' enable, which sets the owner before the flag. */
+	return __atomic_load_n(&loop->enabled, __ATOMIC_ACQUIRE) &&
+	       pthread_equal(loop->owner, pthread_self());
+}
+
 int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns, int *status)
 {
 	bool in_fiber = weft__current() != NULL;
-	int64_t now, deadline;
+	int64_t deadline;
 	struct call *c;
 	int r;
 
 	if (!loop || !fn || timeout_ns < 0)
 		return -EINVAL;
-	now = weft_now();
-	deadline = timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
+	if (!in_fiber && on_loop_thread(loop))
+		return -EDEADLK;
+	deadline = weft__deadline_after(weft_now(), timeout_ns);
 	c = call_new(loop, fn, arg, !in_fiber);
 	if (!c)
 		return -ENOMEM;

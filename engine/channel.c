@@ -29,6 +29,7 @@
 #include "weft/thread.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "list.h"
 #include "loop.h"
 #include "sched.h"
@@ -178,12 +179,8 @@ static inline int recv_locked(struct weft_chan *ch, void **itemp, struct chan_wa
 
 static int64_t deadline_after(int64_t timeout_ns)
 {
-	int64_t now;
-
-	if (timeout_ns == WEFT_FOREVER)
-		return WEFT_FOREVER;
-	now = weft_now();
-	return timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
+	return timeout_ns == WEFT_FOREVER ? WEFT_FOREVER
+					  : weft__deadline_after(weft_now(), timeout_ns);
 }
 
 /*

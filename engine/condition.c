@@ -168,6 +168,11 @@ int weft_cond_notify(weft_cond *c)
 	return cond_notify(c, 1);
 }
 
+int weft_cond_notify_n(weft_cond *c, unsigned n)
+{
+	return cond_notify(c, n);
+}
+
 int weft_cond_notify_all(weft_cond *c)
 {
 	return cond_notify(c, UINT_MAX);

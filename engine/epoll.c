@@ -419,21 +419,21 @@ static void wake_drain(struct weft_loop *loop)
 static void ep_turn(struct weft_loop *loop, bool block)
 {
 	struct weft__epoll *ep = loop->epoll;
-	int64_t timeout = 0, next;
+	int64_t timeout = 0, next, now;
 	int n;
 
 	ms_run(loop);
 	/* A multishot's completion may have made a fiber ready: then only look, never sleep. */
 	if (block && !ep_pending(loop) && !loop->runq_head) {
 		next = weft__timers_next(loop);
-		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next - weft_now();
-		if (timeout < 0)
-			timeout = 0;
+		now = weft_now();
+		/* Compared first: a deadline far in the past must not overflow the subtraction. */
+		timeout = next == WEFT_FOREVER ? WEFT_FOREVER : next > now ? next - now : 0;
 	}
 	n = ep_wait(ep, timeout);
 	if (n < 0 && errno != EINTR) {
-		fprintf(stderr, "weft: epoll_wait failed: %s\n", weft_strerror(-errno));
-		abort(); /* the epoll fd itself is broken: not something a caller can cause */
+		weft__loop_fail(loop, "epoll_wait", -errno);
+		return;
 	}
 	for (int i = 0; i < n; i++) {
 		uint64_t data = ep->events[i].data.u64;
@@ -507,7 +507,7 @@ static int ep_enable(struct weft_loop *loop)
 		return pthread_equal(loop->owner, pthread_self()) ? 0 : -EXDEV;
 	loop->owner = pthread_self();
 	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
-	loop->enabled = true;
+	__atomic_store_n(&loop->enabled, true, __ATOMIC_RELEASE); /* weft_loop_call reads it */
 	weft__overflow_thread_init();
 	return 0;
 }
@@ -566,6 +566,7 @@ const struct weft__backend weft__backend_epoll = {
     .pending = ep_pending,
     .arm_wake = ep_nothing,
     .wake = ep_wake,
+    .embed = ep_nothing, /* the epoll fd is the host's: ready as soon as a watched fd is */
     .host_fd = ep_host_fd,
     .host_reset = ep_nothing,
     .multishot_arm = ep_multishot_arm,

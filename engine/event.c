@@ -61,6 +61,8 @@ int weft_event_clear(weft_event *e)
 {
 	if (!e)
 		return -EINVAL;
+	if (weft__loop_affine(e->loop, __func__))
+		return -EXDEV;
 	e->set = false;
 	return 0;
 }

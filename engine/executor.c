@@ -435,13 +435,21 @@ static void default_forget_in_child(void)
 	pool_forget(&default_pool, &default_mu);
 }
 
+/*
+ * Shut the default pool down (queued jobs fail, running ones are waited for) but never free it:
+ * other threads run on while exit() calls this, and one may hold the pool, about to submit. It
+ * stays allocated and published, refusing work with -EPIPE (and reachable: no leak report).
+ */
 static void default_at_exit(void)
 {
-	weft_pool *p = atomic_load(&default_pool);
+	weft_pool *p;
 
+	pthread_mutex_lock(&default_mu);
+	p = atomic_load(&default_pool);
+	pthread_mutex_unlock(&default_mu);
 	/* exit() from one of its own jobs: joining would wait for ourselves; leave it. */
 	if (p && tls_worker_of != p)
-		weft_pool_default_shutdown(WEFT_POOL_CANCEL_PENDING);
+		weft_pool_shutdown(p, WEFT_POOL_CANCEL_PENDING);
 }
 
 int weft_pool_default(weft_pool **poolp)

@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "weft/frame.h"
+#include "abi.h"
 #include "alloc.h"
 #include "delim.h"
+#include "rbuf.h"
 
 #define DELIM_MAX WEFT_STREAM_DELIM_MAX
 
@@ -22,11 +24,11 @@ struct weft_framer {
 	weft_stream *stream;
 	struct weft_frame_spec spec;
 	uint8_t delim[DELIM_MAX];
-	size_t pending; /* the frame (or reported garbage) last returned: consumed next call */
-	size_t scanned; /* weft__delim_scan's resume point in the unconsumed bytes */
-	size_t need;	/* the parser's last "need n bytes" (0: one more, as many as come) */
-	/* Resynchronising after an oversized frame: bytes still to drop, or drop through the
-	 * next delimiter. Kept across calls, so an interrupted skip resumes. */
+	size_t max;	   /* the largest frame: the spec's, at most the stream's read buffer */
+	size_t scanned;	   /* weft__delim_scan's resume point in the unconsumed bytes */
+	size_t delim_from; /* where the delimited payload starts (after a tag) */
+	/* Resynchronising after an oversized frame: bytes still to drop, then (if set) drop
+	 * through the next delimiter. Kept across calls, so an interrupted skip resumes. */
 	uint64_t skip_left;
 	bool skip_to_delim;
 	uint64_t skipped;
@@ -103,18 +105,18 @@ static int parse_length(void *arg, const uint8_t *data, size_t avail, size_t max
 	return parse_length_at(arg, data, avail, max, 0, fr);
 }
 
-/* A payload from @off up to the delimiter. The search resumes where the last one stopped. */
+/* A payload from @off up to the delimiter. The search resumes where the last one stopped. A
+ * frame too long is dropped through the first delimiter after @off (not one starting at the
+ * tag byte), whether or not its end was in sight: the same however the bytes arrived. */
 static int parse_delim_at(struct weft_framer *f, const uint8_t *data, size_t avail, size_t max,
 			  size_t off, struct weft_frame *fr)
 {
 	size_t dlen = f->spec.delim_len;
 	size_t end = weft__delim_scan(data, avail, off, f->delim, dlen, &f->scanned);
 
+	f->delim_from = off;
 	if (!end)
 		return avail >= max ? too_big(fr, 0) : need(fr, 0);
-	/* Too long, but its end is in sight: drop exactly that much. */
-	if (end > max)
-		return too_big(fr, end);
 	return frame_ok(fr, data, end, off, end - off - dlen);
 }
 
@@ -149,8 +151,35 @@ static bool has_delim(const struct weft_frame_spec *s)
 	return s->kind == WEFT_FRAME_DELIM || s->kind == WEFT_FRAME_TAGGED;
 }
 
-static int check_spec(struct weft_frame_spec *s)
+#define FLAGS_ALL                                                                    \
+	(WEFT_FRAME_BIG_ENDIAN | WEFT_FRAME_LEN_INCLUSIVE | WEFT_FRAME_RESYNC_BYTE | \
+	 WEFT_FRAME_REPORT_SKIPPED)
+
+/* The shortest frame @s can produce: a spec whose maximum is below it can never frame. */
+static size_t min_frame(const struct weft_frame_spec *s)
 {
+	size_t len_frame = 1 + s->len_size, delim_frame = 1 + s->delim_len;
+
+	switch (s->kind) {
+	case WEFT_FRAME_FIXED:
+		return s->fixed_len;
+	case WEFT_FRAME_LENGTH:
+		return s->len_size;
+	case WEFT_FRAME_DELIM:
+		return s->delim_len;
+	case WEFT_FRAME_TAGGED:
+		return len_frame > delim_frame ? len_frame : delim_frame;
+	case WEFT_FRAME_CUSTOM:
+		break;
+	}
+	return 1;
+}
+
+/* Defaults filled in, then -EINVAL for what cannot work; @max: the framer's maximum. */
+static int check_spec(struct weft_frame_spec *s, size_t max)
+{
+	if (s->flags & ~FLAGS_ALL || (unsigned)s->kind > WEFT_FRAME_CUSTOM)
+		return -EINVAL;
 	if (s->kind == WEFT_FRAME_LENGTH || s->kind == WEFT_FRAME_TAGGED) {
 		if (!s->len_size)
 			s->len_size = 1;
@@ -167,17 +196,11 @@ static int check_spec(struct weft_frame_spec *s)
 	}
 	if (has_delim(s) && (!s->delim || !s->delim_len || s->delim_len > DELIM_MAX))
 		return -EINVAL;
-	switch (s->kind) {
-	case WEFT_FRAME_FIXED:
-		return s->fixed_len && (!s->max || s->fixed_len <= s->max) ? 0 : -EINVAL;
-	case WEFT_FRAME_CUSTOM:
-		return s->parse ? 0 : -EINVAL;
-	case WEFT_FRAME_LENGTH:
-	case WEFT_FRAME_DELIM:
-	case WEFT_FRAME_TAGGED:
-		return 0;
-	}
-	return -EINVAL;
+	if (s->kind == WEFT_FRAME_FIXED && !s->fixed_len)
+		return -EINVAL;
+	if (s->kind == WEFT_FRAME_CUSTOM && !s->parse)
+		return -EINVAL;
+	return min_frame(s) <= max ? 0 : -EINVAL;
 }
 
 int weft_framer_new(weft_framer **framerp, weft_stream *stream, const struct weft_frame_spec *spec)
@@ -190,12 +213,17 @@ int weft_framer_new(weft_framer **framerp, weft_stream *stream, const struct wef
 	};
 	struct weft_frame_spec s;
 	struct weft_framer *f;
+	size_t max;
 	int err;
 
-	if (!framerp || !stream || !spec)
+	if (!framerp || !stream || !spec || weft__reserved_bad(spec))
 		return -EINVAL;
 	s = *spec;
-	if ((err = check_spec(&s)))
+	/* A frame must fit in the read buffer: a larger maximum means the buffer's size. */
+	max = weft__stream_rbuf_cap(stream);
+	if (s.max && s.max < max)
+		max = s.max;
+	if ((err = check_spec(&s, max)))
 		return err;
 	f = weft__new(struct weft_framer);
 	if (!f)
@@ -210,16 +238,14 @@ int weft_framer_new(weft_framer **framerp, weft_stream *stream, const struct wef
 	}
 	f->stream = stream;
 	f->spec = s;
+	f->max = max;
 	*framerp = f;
 	return 0;
 }
 
 void weft_framer_free(weft_framer *f)
 {
-	if (!f)
-		return;
-	/* The caller has seen the last frame: leave the stream just past it. */
-	weft_stream_consume(f->stream, f->pending);
+	/* The stream is not touched (it may be gone): each frame was consumed when returned. */
 	weft__delete(f);
 }
 
@@ -249,8 +275,8 @@ static int peek(struct weft_framer *f, size_t want, const uint8_t **data, size_t
 	return r ? r : 1;
 }
 
-/* Drop the rest of an oversized frame: a counted run, or everything through a delimiter
- * (keeping a possible partial delimiter at the end of the buffer for the next look). */
+/* Drop the rest of an oversized frame: a counted run, then perhaps everything through a
+ * delimiter (keeping a possible partial delimiter at the end of the buffer for the next look). */
 static int resync(struct weft_framer *f)
 {
 	size_t avail, keep = 0, end;
@@ -282,14 +308,32 @@ static int resync(struct weft_framer *f)
 	return 1;
 }
 
-/* An oversized frame: start dropping it - @needed bytes (its declared length), else through
- * the next delimiter, else (a user parser that cannot say) whatever is buffered. */
-static void start_skip(struct weft_framer *f, size_t needed)
+/* An oversized frame: start dropping it - @n bytes (its declared length, or what a parser that
+ * cannot say was shown), or with @n 0 through the delimiter that ends its payload (a user
+ * parser's frame without a delimiter: one byte, and hunt). -EMSGSIZE. */
+static ssize_t start_skip(struct weft_framer *f, size_t n)
 {
-	if (!needed && has_delim(&f->spec))
-		f->skip_to_delim = true;
+	if (n)
+		f->skip_left = n;
+	else if (has_delim(&f->spec))
+		f->skip_left = f->delim_from, f->skip_to_delim = true;
 	else
-		f->skip_left = needed ? needed : weft_stream_buffered(f->stream);
+		f->skip_left = 1;
+	return -EMSGSIZE;
+}
+
+/* Hand out @fr->len bytes at @data (a frame, or garbage reported as -EBADMSG). They leave the
+ * stream now - the bytes stay where they are until the next read of the stream - so the
+ * framer holds no claim on the stream between calls. */
+static void hand_out(struct weft_framer *f, const uint8_t *data, struct weft_frame *fr)
+{
+	fr->data = data;
+	if (!fr->payload) {
+		fr->payload = data;
+		fr->payload_len = fr->len;
+	}
+	weft_stream_consume(f->stream, fr->len);
+	f->scanned = 0;
 }
 
 static ssize_t deliver(struct weft_framer *f, const uint8_t *data, size_t avail,
@@ -300,12 +344,7 @@ static ssize_t deliver(struct weft_framer *f, const uint8_t *data, size_t avail,
 	if (fr->payload && (fr->payload < data || fr->payload_len > fr->len ||
 			    fr->payload + fr->payload_len > data + fr->len))
 		return -EINVAL; /* or a payload outside its frame */
-	fr->data = data;
-	if (!fr->payload) {
-		fr->payload = data;
-		fr->payload_len = fr->len;
-	}
-	f->pending = fr->len;
+	hand_out(f, data, fr);
 	return (ssize_t)fr->len;
 }
 
@@ -315,80 +354,71 @@ static ssize_t act(struct weft_framer *f, int v, const uint8_t *data, size_t ava
 {
 	switch (v) {
 	case WEFT_FRAME_NEED:
-		f->need = fr->len;
 		*want = fr->len > avail ? fr->len : avail + 1;
-		return 0;
+		/* More than a frame may hold, from a parser that does not check the maximum: a
+		 * declared length is dropped, else the bytes it was shown (all it could see). */
+		return *want > f->max ? start_skip(f, fr->len > avail ? fr->len : avail) : 0;
 	case WEFT_FRAME_OK:
 		return deliver(f, data, avail, fr);
 	case WEFT_FRAME_SKIP:
 		if (!fr->len || fr->len > avail)
 			return -EINVAL;
 		if (f->spec.flags & WEFT_FRAME_REPORT_SKIPPED) {
-			fr->data = fr->payload = data;
-			fr->payload_len = fr->len;
-			f->pending = fr->len; /* dropped when the caller comes back */
+			fr->payload = NULL;
 			f->skipped += fr->len;
+			hand_out(f, data, fr);
 			return -EBADMSG;
 		}
 		drop(f, fr->len);
 		*want = 1;
 		return 0;
 	case WEFT_FRAME_TOOBIG:
-		start_skip(f, fr->len);
-		return -EMSGSIZE;
+		return start_skip(f, fr->len);
 	}
 	return v < 0 ? v : -EINVAL;
 }
 
 ssize_t weft_framer_next(weft_framer *f, struct weft_frame *fr)
 {
-	size_t max, avail, want = 1;
+	size_t avail, want = 1;
 	const uint8_t *data;
 	ssize_t r;
 
 	if (!f || !fr)
 		return -EINVAL;
-	if (f->pending) {
-		weft_stream_consume(f->stream, f->pending);
-		f->pending = 0;
-		f->scanned = 0;
-	}
 	if ((r = resync(f)) <= 0)
 		return r;
-	max = f->spec.max ? f->spec.max : SIZE_MAX;
 	for (;;) {
+		/* want <= max <= the read buffer's size: peek never says -EMSGSIZE. */
 		r = peek(f, want, &data, &avail);
-		if (r == -EMSGSIZE) { /* larger than the stream's buffer can ever hold */
-			start_skip(f, f->need);
-			return -EMSGSIZE;
-		}
-		if (r == -ENODATA || r == 0)
+		if (r <= 0)
 			return r;
-		if (r < 0)
-			return r;
+		/* A frame is never longer than max: the parser needs to see no more. */
+		if (avail > f->max)
+			avail = f->max;
 		*fr = (struct weft_frame){0};
-		r = act(f, f->spec.parse(f->spec.parse_arg, data, avail, max, fr), data, avail, fr,
-			&want);
+		r = act(f, f->spec.parse(f->spec.parse_arg, data, avail, f->max, fr), data, avail,
+			fr, &want);
 		if (r)
 			return r;
-		if (want > max) { /* a user parser that does not check the maximum itself */
-			start_skip(f, f->need);
-			return -EMSGSIZE;
-		}
 	}
 }
 
 ssize_t weft_framer_read(weft_framer *f, void *buf, size_t len, unsigned *tag)
 {
 	struct weft_frame fr;
-	ssize_t r = weft_framer_next(f, &fr);
+	ssize_t r;
 
+	if (!buf && len)
+		return -EINVAL;
+	r = weft_framer_next(f, &fr);
 	if (r <= 0)
 		return r;
 	if (tag)
 		*tag = fr.tag;
 	if (fr.payload_len > len)
 		return -ENOBUFS;
-	memcpy(buf, fr.payload, fr.payload_len);
+	if (fr.payload_len)
+		memcpy(buf, fr.payload, fr.payload_len);
 	return (ssize_t)fr.payload_len;
 }

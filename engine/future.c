@@ -77,6 +77,8 @@ int weft_future_wait(weft_future *f, void **valuep)
 		return -EINVAL;
 	if (!t)
 		return -EPERM;
+	if (t->loop != f->loop)
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (!f->done) {
 		err = weft__checkpoint(t);
 		if (err)

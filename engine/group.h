@@ -11,5 +11,9 @@ struct weft_task;
 void weft__group_adopt(struct weft_group *group, struct weft_task *task);
 /* A child of a group has returned (called from the child's context, as callback code). */
 void weft__group_child_done(struct weft_task *task);
+/* Call @fn(child, NULL) for every child of the group whose scope is @s (a WEFT__SCOPE_GROUP). */
+struct weft__scope;
+void weft__group_each_child(struct weft__scope *s,
+			    void (*fn)(struct weft_task *, const struct weft__scope *));
 
 #endif

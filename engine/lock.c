@@ -112,8 +112,9 @@ int weft_lock_release(weft_lock *l)
 
 	if (!l)
 		return -EINVAL;
-	/* Plain code and tasks of other loops cannot own it: both are "not the owner". */
-	(void)weft__sync_task(l->loop, &t);
+	/* Plain code cannot own it ("not the owner"); a task of another loop is refused. */
+	if (weft__sync_task(l->loop, &t) == -EXDEV)
+		return weft__debug_wrong_thread(t->loop, __func__);
 	if (!weft__lock_held_by(l, t))
 		return -EPERM;
 	weft__lock_handoff(l);

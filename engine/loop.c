@@ -16,12 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "weft/task.h"
 #include "weft/time.h"
+#include "abi.h"
 #include "alloc.h"
 #include "backend.h"
+#include "deadline.h"
 #include "loop.h"
 #include "multishot.h"
 #include "resource.h"
@@ -59,6 +62,36 @@ static bool ring_refused(int err)
 	       err == -EACCES;
 }
 
+/* Why the ring may have been refused, in @buf. */
+static const char *setup_hint(int err, char *buf, size_t size)
+{
+	struct rlimit rl;
+
+	switch (err) {
+	case -EPERM:
+		return " (io_uring is disabled here: see sysctl kernel.io_uring_disabled, or the "
+		       "seccomp profile of the container runtime; WEFT_BACKEND=epoll runs without "
+		       "it)";
+	case -ENOSYS:
+		return " (this kernel has no io_uring; weft needs Linux 5.19 or later)";
+	case -ENOMEM:
+		/* Measured on 6.18: a process without CAP_IPC_LOCK gets ENOMEM for any ring with
+		 * RLIMIT_MEMLOCK 0, and for the default sizes at 64 KiB. */
+		if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+			return " (out of memory)";
+		snprintf(
+		    buf, size,
+		    " (out of memory, or the locked-memory limit is too low for the rings: "
+		    "RLIMIT_MEMLOCK (ulimit -l) is %llu KiB, and kernels before 5.12 and recent "
+		    "ones charge ring memory to it for processes without CAP_IPC_LOCK; raise it, "
+		    "ask for fewer sq_entries, or use WEFT_BACKEND=epoll)",
+		    (unsigned long long)rl.rlim_cur / 1024);
+		return buf;
+	default:
+		return "";
+	}
+}
+
 static atomic_bool fallback_said; /* debug mode says it once per process */
 
 static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
@@ -79,11 +112,14 @@ static int backend_init(struct weft_loop *loop, const struct weft_loop_opts *opt
 		loop->features = 0;
 		memset(loop->ops, 0, sizeof(loop->ops));
 		loop->ring.ring_fd = -1;
-		if (loop->debug && !atomic_exchange(&fallback_said, true))
-			fprintf(
-			    stderr,
-			    "weft: io_uring refused (%s): using the readiness backend (epoll)\n",
-			    weft_strerror(r));
+		if (loop->debug && !atomic_exchange(&fallback_said, true)) {
+			char hint[512];
+
+			fprintf(stderr,
+				"weft: io_uring refused (%s%s): using the readiness backend "
+				"(epoll)\n",
+				weft_strerror(r), setup_hint(r, hint, sizeof(hint)));
+		}
 	}
 	loop->be = &weft__backend_epoll;
 	return loop->be->init(loop, opts);
@@ -99,7 +135,7 @@ int weft_loop_new(weft_loop **loopp, const struct weft_loop_opts *opts)
 		return -EINVAL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 ||
+	if (opts->stack_size > WEFT__STACK_MAX || opts->slow_ns < 0 || weft__reserved_bad(opts) ||
 	    (unsigned)opts->debug > WEFT_DEBUG_OFF ||
 	    (unsigned)opts->backend > WEFT_BACKEND_EPOLL ||
 	    (opts->ring_flags & ~(WEFT_RING_NO_DEFER_TASKRUN | WEFT_RING_NO_COOP_TASKRUN)))
@@ -208,6 +244,18 @@ static void sigpipe_restore(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+void weft__loop_fail(struct weft_loop *loop, const char *call, int err)
+{
+	if (loop->error)
+		return;
+	loop->error = err;
+	fprintf(stderr,
+		"weft: %s failed: %s; this loop cannot run any more (its runs return the "
+		"error)%s\n",
+		call, weft_strerror(err),
+		err == -EPERM ? ": a seccomp filter installed after the loop was made?" : "");
+}
+
 static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task *task)
 {
 	int r, ret = 0;
@@ -217,6 +265,10 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 		return -EINVAL;
 	if (weft__loop())
 		return -EBUSY;
+	if (loop->error)
+		return loop->error;
+	if (mode == RUN_ONCE)
+		loop->be->embed(loop); /* before enable: a no-op once the loop has run */
 	r = loop->be->enable(loop);
 	if (r)
 		return r;
@@ -226,6 +278,10 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 	loop->running = true;
 	loop->be->arm_wake(loop);
 	for (;;) {
+		if (loop->error) {
+			ret = loop->error;
+			break;
+		}
 		/* A plain load first: the locked exchange only when a stop is pending. */
 		if (mode != RUN_ONCE && atomic_load_explicit(&loop->stop, memory_order_relaxed) &&
 		    atomic_exchange(&loop->stop, 0)) {
@@ -246,7 +302,7 @@ static int loop_run(struct weft_loop *loop, enum run_mode mode, struct weft_task
 			/* The host sleeps in its own poll from here: posts must wake it through the
 			 * ring fd (weft_loop_timeout sees one that slipped in). */
 			weft__inbox_sleep(loop);
-			ret = has_work(loop);
+			ret = loop->error ? loop->error : has_work(loop);
 			break;
 		}
 		loop_turn(loop, true);
@@ -288,23 +344,26 @@ int weft_loop_fd(weft_loop *loop)
 		return fd;
 	if (weft__loop_affine(loop, __func__))
 		return -EXDEV;
+	loop->be->embed(loop);
 	return loop->be->host_fd(loop);
 }
 
 int64_t weft_loop_timeout(weft_loop *loop)
 {
-	int64_t next;
+	int64_t next, now;
 
 	if (!loop)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	if (loop->runq_head || loop->cb_head || atomic_load(&loop->inbox) ||
 	    loop->be->pending(loop))
 		return 0;
 	next = weft__timers_next(loop);
 	if (next == WEFT_FOREVER)
 		return WEFT_FOREVER;
-	next -= weft_now();
-	return next > 0 ? next : 0;
+	now = weft_now();
+	return next > now ? next - now : 0; /* compared first: a deadline far in the past */
 }
 
 int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task)
@@ -404,7 +463,7 @@ static void close_deadline(void *arg)
  * or CLOSE_GRACE passes. Tasks spawned meanwhile start cancelled (task.c). */
 static int drain_tasks(struct weft_loop *loop)
 {
-	int64_t give_up = weft_now() + CLOSE_GRACE;
+	int64_t give_up = weft__deadline_after(weft_now(), CLOSE_GRACE);
 	weft_timer *timer = NULL;
 	struct weft__list *pos, *tmp;
 	int r;
@@ -420,6 +479,8 @@ static int drain_tasks(struct weft_loop *loop)
 				weft_task_cancel(t);
 		}
 		r = loop_run(loop, RUN_DRAIN, NULL);
+		if (loop->error)
+			break; /* nothing will end now: free what can be freed */
 		if (r < 0)
 			return r;
 	}
@@ -459,7 +520,12 @@ static void free_tasks(struct weft_loop *loop)
 		}
 		weft__task_free(loop, t);
 	}
-	if (stuck)
+	if (stuck && loop->error)
+		fprintf(stderr,
+			"weft: loop closed after it failed, with %zu task(s) that could not end; "
+			"their stacks are leaked\n",
+			stuck);
+	else if (stuck)
 		fprintf(stderr,
 			"weft: loop closed with %zu task(s) that ignored cancellation for %llds; "
 			"their stacks are leaked\n",
@@ -513,22 +579,6 @@ int weft_loop_close(weft_loop *loop)
 
 /* ---- asyncio.run ------------------------------------------------------------------------ */
 
-static const char *setup_hint(int err)
-{
-	switch (err) {
-	case -EPERM:
-		return " (io_uring is disabled here: see sysctl kernel.io_uring_disabled, or the "
-		       "seccomp profile of the container runtime; WEFT_BACKEND=epoll runs without "
-		       "it)";
-	case -ENOSYS:
-		return " (this kernel has no io_uring; weft needs Linux 5.19 or later)";
-	case -ENOMEM:
-		return " (out of memory, or RLIMIT_MEMLOCK too low on kernels before 5.12)";
-	default:
-		return "";
-	}
-}
-
 int weft_run(int (*main_fn)(void *), void *arg, const struct weft_loop_opts *opts)
 {
 	const struct weft_task_opts topts = {.name = "main"};
@@ -542,8 +592,10 @@ int weft_run(int (*main_fn)(void *), void *arg, const struct weft_loop_opts *opt
 		return -EBUSY;
 	r = weft_loop_new(&loop, opts);
 	if (r) {
+		char hint[512];
+
 		fprintf(stderr, "weft: cannot create an event loop: %s%s\n", weft_strerror(r),
-			setup_hint(r));
+			setup_hint(r, hint, sizeof(hint)));
 		return r;
 	}
 	r = weft_loop_spawn(loop, &task, main_fn, arg, &topts);

@@ -29,6 +29,7 @@ struct weft_loop {
 	struct weft__epoll *epoll;	/* the readiness backend's state, NULL on io_uring */
 	struct io_uring ring;		/* io_uring backend */
 	unsigned features;		/* WEFT_FEAT_* */
+	unsigned ring_opts;		/* weft_loop_opts.ring_flags (WEFT_RING_*) */
 	uint8_t ops[256 / 8];		/* opcodes the backend can run (the kernel's probe) */
 
 	/* scheduling */
@@ -82,6 +83,8 @@ struct weft_loop {
 	bool wake_armed;
 
 	/* life cycle */
+	int error; /* the backend failed (weft__loop_fail): every run returns it from then on */
+	struct io_uring_sqe dead_sqe; /* what weft__sqe hands out on a failed loop */
 	pthread_t owner;
 	bool enabled; /* ring enabled on the owner thread */
 	bool running;
@@ -177,6 +180,10 @@ bool weft__inbox_sleep(struct weft_loop *loop);
 void weft__posters_wait(struct weft_loop *loop);
 /* The loop a future belongs to (future.c). */
 struct weft_loop *weft__future_loop(struct weft_future *future);
+
+/* The backend's kernel call failed with @err: say so once, and make the loop's runs return it
+ * (loop.c). Not an abort: a sandbox, or the kernel running short of memory, can cause it. */
+void weft__loop_fail(struct weft_loop *loop, const char *call, int err);
 
 /* Callbacks queued by weft_call_soon (loop.c). */
 void weft__callbacks_run(struct weft_loop *loop);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "weft/thread.h"
+#include "abi.h"
 #include "alloc.h"
 #include "loop.h"
 
@@ -163,7 +164,7 @@ int weft_loop_group_start(weft_loop_group **gp, const struct weft_loop_group_opt
 	struct weft_loop_group *g;
 	int r;
 
-	if (!gp || !opts || opts->nloops > 4096)
+	if (!gp || !opts || opts->nloops > 4096 || weft__reserved_bad(opts))
 		return -EINVAL;
 	r = group_alloc(&g, opts);
 	if (r)

@@ -22,6 +22,20 @@ int weft__fiber_check(const struct weft_loop *loop)
 	return r ? r : weft__checkpoint(weft__current());
 }
 
+int weft__loop_check(const struct weft_loop *loop, const char *call)
+{
+	return weft__loop_affine(loop, call);
+}
+
+int weft__owner_check(const struct weft_loop *loop, pthread_t thread, const char *call)
+{
+	struct weft_loop *cur = weft__loop();
+
+	if (cur ? cur == loop : pthread_equal(thread, pthread_self()))
+		return 0;
+	return cur ? weft__debug_wrong_thread(cur, call) : -EXDEV;
+}
+
 bool weft__in_fiber(void)
 {
 	return weft__current() != NULL;

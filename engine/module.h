@@ -13,17 +13,21 @@
  *   per-loop state module slots keyed at run time
  *   resources      the registered-file table and buffers (resource.c)
  *   memory         alloc.h: the library's allocator
+ *   time           deadline.h: "now + duration", saturating at WEFT_FOREVER
  *   helpers        iov.h (checked iovec sums), delim.h (delimiter scans), splice.h (kernel
  *                  copies through a pipe)
  */
 #ifndef WEFT_ENGINE_MODULE_H
 #define WEFT_ENGINE_MODULE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "weft/loop.h"
+#include "abi.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "delim.h"
 #include "iov.h"
 #include "list.h"
@@ -45,6 +49,15 @@ int weft__fiber_check(const struct weft_loop *loop);
 
 /* The same without the checkpoint: may the caller use an object of @loop as a fiber? */
 int weft__fiber_on(const struct weft_loop *loop);
+
+/* The entry check of a call documented "not thread-safe" that does not block: 0 from @loop's
+ * own thread (or any thread before @loop first runs), else -EXDEV, and debug mode names @call. */
+int weft__loop_check(const struct weft_loop *loop, const char *call);
+
+/* The same for an object that may outlive its loop (a socket closed from plain code after
+ * weft_run returned): @loop is only compared, never read, and @thread is the thread that made
+ * the object on it. 0 from a fiber or callback of @loop, or from plain code of @thread. */
+int weft__owner_check(const struct weft_loop *loop, pthread_t thread, const char *call);
 
 /* Whether the caller runs in a fiber (of any loop): calls that must not block otherwise. */
 bool weft__in_fiber(void);

@@ -14,7 +14,7 @@
 
 #define INLINE_STREAK 32 /* ops completed without parking before the fiber yields */
 
-struct io_uring_sqe *weft__op_start(struct weft__op *op)
+struct io_uring_sqe *weft__op_start_on(struct weft__op *op, const struct weft_loop *owner)
 {
 	struct weft_loop *loop = weft__loop();
 	struct weft_task *t = loop ? loop->current : NULL;
@@ -22,6 +22,10 @@ struct io_uring_sqe *weft__op_start(struct weft__op *op)
 
 	if (!t) {
 		op->res = -EPERM;
+		return NULL;
+	}
+	if (owner && owner != loop) {
+		op->res = weft__debug_wrong_thread(loop, "an I/O call");
 		return NULL;
 	}
 	err = weft__checkpoint(t);
@@ -32,6 +36,11 @@ struct io_uring_sqe *weft__op_start(struct weft__op *op)
 	if (__builtin_expect(loop->epoll != NULL, 0))
 		return weft__epoll_op_sqe(op);
 	return weft__sqe(loop);
+}
+
+struct io_uring_sqe *weft__op_start(struct weft__op *op)
+{
+	return weft__op_start_on(op, NULL);
 }
 
 struct io_uring_sqe *weft__op_start_shielded(struct weft__op *op)

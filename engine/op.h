@@ -70,6 +70,8 @@ static inline void weft__sqe_file(struct io_uring_sqe *sqe, int fd, int slot)
 
 /* Check the caller may block and hand out an SQE; NULL with op->res set if it may not. */
 struct io_uring_sqe *weft__op_start(struct weft__op *op);
+/* The same for an object of @owner (NULL: any loop): -EXDEV from a fiber of another loop. */
+struct io_uring_sqe *weft__op_start_on(struct weft__op *op, const struct weft_loop *owner);
 /* Tag @sqe with @op, park until its CQE, and return the result. */
 int weft__op_wait(struct weft__op *op, struct io_uring_sqe *sqe);
 /* Park until @fd is ready for @events (POLLIN, POLLOUT...): IORING_OP_POLL_ADD through the op

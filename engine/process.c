@@ -20,14 +20,18 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "abi.h"
 #include "loop.h"
 #include "op.h"
 #include "process.h"
 #include "sched.h"
+#include "stack.h"
 #include "task.h"
 
 #define DEFAULT_STACK (8u << 20)
-#define IO_CHUNK      (1u << 30) /* an SQE's length is 32 bits */
+/* As many as the kernel lets a process open (fs.nr_open's default). */
+#define KEEP_FDS_MAX (1u << 20)
+#define IO_CHUNK     (1u << 30) /* an SQE's length is 32 bits */
 
 struct procw {
 	pid_t pid;   /* 0: no live worker (to be started by the next job taking the slot) */
@@ -482,7 +486,11 @@ static int check_opts(const struct weft_procpool_opts *o, unsigned *n)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	*n = o->nworkers ? o->nworkers : cpus > 0 ? (unsigned)cpus : 1;
-	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds))
+	if (*n > WEFT_PROCPOOL_MAX_WORKERS || (o->nkeep_fds && !o->keep_fds) ||
+	    o->nkeep_fds > KEEP_FDS_MAX || weft__reserved_bad(o))
+		return -EINVAL;
+	/* The worker's stack is mapped in the child, where a failure can only be ignored. */
+	if (o->stack_size && (o->stack_size < WEFT__STACK_MIN || o->stack_size > WEFT__STACK_MAX))
 		return -EINVAL;
 	for (unsigned i = 0; i < o->nkeep_fds; i++)
 		if (o->keep_fds[i] < 0)

@@ -339,6 +339,8 @@ int weft_queue_try_put(weft_queue *q, void *item)
 {
 	if (!q)
 		return -EINVAL;
+	if (weft__loop_affine(q->loop, __func__))
+		return -EXDEV;
 	return put_nowait(q, item);
 }
 
@@ -346,6 +348,8 @@ int weft_queue_try_get(weft_queue *q, void **itemp)
 {
 	if (!q || !itemp)
 		return -EINVAL;
+	if (weft__loop_affine(q->loop, __func__))
+		return -EXDEV;
 	return get_nowait(q, itemp);
 }
 
@@ -373,6 +377,8 @@ int weft_queue_task_done(weft_queue *q)
 {
 	if (!q)
 		return -EINVAL;
+	if (weft__loop_affine(q->loop, __func__))
+		return -EXDEV;
 	if (!q->unfinished)
 		return -EOVERFLOW;
 	if (!--q->unfinished)
@@ -401,6 +407,8 @@ int weft_queue_shutdown(weft_queue *q, unsigned flags)
 {
 	if (!q || (flags & ~WEFT_QUEUE_SHUTDOWN_IMMEDIATE))
 		return -EINVAL;
+	if (weft__loop_affine(q->loop, __func__))
+		return -EXDEV;
 	if (q->state == QUEUE_OPEN)
 		q->state = QUEUE_SHUTDOWN;
 	serve_all(&q->putters, -EPIPE);

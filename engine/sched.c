@@ -148,23 +148,28 @@ void weft__sched_entry(void *arg)
 	weft__ctx_entered(&loop->switch_from);
 	resumed(loop);
 	t->started = true;
-	/* A task cancelled before it first ran never runs (asyncio does the same). */
-	status = t->cancel_requested ? -ECANCELED : t->fn(t->arg);
+	/* Every task runs (trio's rule), so it always owns its argument: one cancelled before it
+	 * started finds out at its first checkpoint. */
+	status = t->fn(t->arg);
 	weft__task_finish(t, status);
 	weft__sched_exit(loop);
 }
 
 /* ---- parking ---------------------------------------------------------------------------- */
 
-struct park_frame {
+/* A parked task's timer: its own wake-up time or its scopes' deadline, whichever comes first.
+ * Reachable from the task (t->park) so a scope that changes can move it (weft__park_rearm). */
+struct weft__park {
 	struct weft__timer timer;
 	struct weft__wait *wait;
-	bool is_deadline; /* the timer is the scope's deadline, not the caller's own wake-up time */
+	int64_t until;	  /* the caller's own wake-up time */
+	unsigned flags;	  /* WEFT__PARK_* */
+	bool is_deadline; /* the timer is the scope deadline, not the caller's wake-up time */
 };
 
 static void park_timer_fired(struct weft__timer *timer)
 {
-	struct park_frame *pf = weft__container_of(timer, struct park_frame, timer);
+	struct weft__park *pf = weft__container_of(timer, struct weft__park, timer);
 
 	if (pf->is_deadline)
 		weft__interrupt(pf->wait->task, -ETIMEDOUT);
@@ -172,28 +177,50 @@ static void park_timer_fired(struct weft__timer *timer)
 		weft__wake(pf->wait->task);
 }
 
+static inline __attribute__((always_inline)) void
+park_arm(struct weft_loop *loop, struct weft__park *pf, struct weft_task *t)
+{
+	int64_t deadline = (pf->flags & WEFT__PARK_NO_DEADLINE) || !t->scope
+			       ? WEFT_FOREVER
+			       : weft__task_deadline(t);
+
+	if (deadline == WEFT_FOREVER && pf->until == WEFT_FOREVER)
+		return;
+	pf->is_deadline = deadline <= pf->until;
+	weft__timer_arm(loop, &pf->timer, pf->is_deadline ? deadline : pf->until);
+}
+
+void weft__park_rearm(struct weft_task *t)
+{
+	struct weft__park *pf = t->park;
+
+	if (!pf || t->state != WEFT_TASK_PARKED)
+		return;
+	if (weft__timer_armed(&pf->timer))
+		weft__timer_disarm(t->loop, &pf->timer);
+	park_arm(t->loop, pf, t);
+}
+
 int weft__park(struct weft__wait *w, int64_t until, unsigned flags)
 {
 	struct weft_loop *loop = weft__tls_loop;
 	struct weft_task *t = loop->current;
-	int64_t deadline = (flags & WEFT__PARK_NO_DEADLINE) ? WEFT_FOREVER : weft__task_deadline(t);
-	struct park_frame pf;
+	struct weft__park pf = {.wait = w, .until = until, .flags = flags};
 
 	w->task = t;
 	loop->inline_streak = 0; /* it parks: its run of completions without parking ends */
-	pf.timer.slot = WEFT__TIMER_UNARMED;
-	if (deadline != WEFT_FOREVER || until != WEFT_FOREVER) {
-		pf.wait = w;
-		pf.is_deadline = deadline <= until;
-		weft__timer_init(&pf.timer, park_timer_fired);
-		weft__timer_arm(loop, &pf.timer, pf.is_deadline ? deadline : until);
-	}
+	weft__timer_init(&pf.timer, park_timer_fired);
+	park_arm(loop, &pf, t);
 	t->wait = w;
+	t->park = &pf;
 	t->state = WEFT_TASK_PARKED;
 	switch_out(loop, t, 0);
 	t->wait = NULL;
+	t->park = NULL;
 	if (weft__timer_armed(&pf.timer))
 		weft__timer_disarm(loop, &pf.timer);
+	if (__builtin_expect(w->reason && t->scope, 0))
+		weft__scope_caught(t, w->reason);
 	return w->reason;
 }
 

@@ -66,8 +66,15 @@ int weft__checkpoint_scoped(struct weft_task *task);
 /* True if a cancellation (task's or a scope's) reaches @task's innermost scope. */
 bool weft__cancel_visible(const struct weft_task *task);
 
-/* The innermost effective deadline of @task. */
+/* The deadline @task's blocking calls honour now: the earliest of its scopes', up to a shield. */
 int64_t weft__task_deadline(const struct weft_task *task);
+
+/* A scope @task is under changed its deadline or shield: re-arm its park timer (sched.c). */
+void weft__park_rearm(struct weft_task *task);
+
+/* @task's checkpoint or park ends with @reason (-ECANCELED / -ETIMEDOUT): mark the scope of its
+ * own that catches it, if any (scope.c). */
+void weft__scope_caught(struct weft_task *task, int reason);
 
 /* Interrupt helper for waits whose only job is to wake the task. */
 void weft__wait_interrupt_wake(struct weft__wait *w);

@@ -12,12 +12,14 @@ struct weft_task;
 #define WEFT__SCOPE_SHIELD    WEFT_SCOPE_SHIELD
 #define WEFT__SCOPE_CANCELLED (1u << 8)
 #define WEFT__SCOPE_OPEN      (1u << 9)
+#define WEFT__SCOPE_GROUP     (1u << 10) /* the scope of a task group (group.c) */
+#define WEFT__SCOPE_CAUGHT    (1u << 11) /* a call inside returned its cancellation/deadline */
 
 struct weft__scope {
-	struct weft__scope *parent;
-	struct weft_task *task;
-	int64_t deadline;     /* this scope's own */
-	int64_t eff_deadline; /* min(own, parent's) unless shielded: what blocking calls honour */
+	struct weft__scope
+	    *parent;		/* the next one out; a group child's chain goes on in the opener */
+	struct weft_task *task; /* whose scope it is */
+	int64_t deadline;	/* this scope's own; the effective one is read off the chain */
 	uint32_t flags;
 };
 
@@ -33,5 +35,11 @@ void weft__scope_push(struct weft_task *task, struct weft__scope *s, int64_t dea
 		      unsigned flags);
 int weft__scope_pop(struct weft_task *task, struct weft__scope *s);
 void weft__scope_cancel(struct weft__scope *s);
+/* @s changed its deadline, shield or cancellation: bring every task parked under it up to date. */
+void weft__scope_changed(struct weft__scope *s);
+/* What a blocking call at @s would get from the scopes: 0, -ECANCELED or -ETIMEDOUT. */
+int weft__scope_status(const struct weft__scope *s);
+/* @task was cancelled: interrupt it, and the group children living under its scopes. */
+void weft__task_cancelled(struct weft_task *task);
 
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Counting semaphores, optionally bounded. A release with waiters hands its permit straight to
- * the first one instead of raising the count, so the count is 0 whenever tasks wait and nobody
- * can take a permit ahead of them.
+ * the first one instead of raising the count. As in asyncio, a waiter that has been handed a
+ * permit but has not run yet still counts as waiting: until it has, a new acquire queues (a task
+ * that releases and at once re-acquires goes behind it), and permits released meanwhile go to
+ * the queue when the last such waiter runs.
  */
 #include <errno.h>
 
@@ -11,8 +13,9 @@
 
 struct weft_sem {
 	struct weft_loop *loop;
-	unsigned value;		   /* free permits; 0 while anyone waits */
+	unsigned value;		   /* free permits; 0 while tasks queue and none is handing */
 	unsigned max;		   /* a release beyond this is -EOVERFLOW */
+	unsigned handing;	   /* waiters handed a permit that have not run yet */
 	struct weft__list waiters; /* struct weft__sync_wait, FIFO */
 };
 
@@ -41,10 +44,24 @@ int weft_sem_free(weft_sem *s)
 {
 	if (!s)
 		return 0;
-	if (!weft__list_empty(&s->waiters))
+	if (!weft__list_empty(&s->waiters) || s->handing)
 		return -EBUSY;
 	weft__delete(s);
 	return 0;
+}
+
+/* Hand @s's permit to its first waiter. */
+static void sem_hand(struct weft_sem *s)
+{
+	s->handing++;
+	weft__sync_wake_first(&s->waiters, 0);
+}
+
+/* The last handed waiter has run: permits released meanwhile go to the queue, in order. */
+static void sem_pump(struct weft_sem *s)
+{
+	for (; s->value && !weft__list_empty(&s->waiters); s->value--)
+		sem_hand(s);
 }
 
 int weft_sem_acquire(weft_sem *s)
@@ -61,12 +78,15 @@ int weft_sem_acquire(weft_sem *s)
 	err = weft__checkpoint(t);
 	if (err)
 		return err;
-	if (s->value) {
+	if (s->value && !s->handing) {
 		s->value--;
 		return 0;
 	}
 	/* Woken normally means a releaser handed us its permit. */
-	return weft__sync_park(&s->waiters, &sw, t, "semaphore", weft__sync_interrupt);
+	err = weft__sync_park(&s->waiters, &sw, t, "semaphore", weft__sync_interrupt);
+	if (!err && !--s->handing)
+		sem_pump(s);
+	return err;
 }
 
 int weft_sem_try_acquire(weft_sem *s)
@@ -78,7 +98,7 @@ int weft_sem_try_acquire(weft_sem *s)
 	err = weft__loop_affine(s->loop, __func__);
 	if (err)
 		return err;
-	if (!s->value)
+	if (!s->value || s->handing)
 		return -EAGAIN;
 	s->value--;
 	return 0;
@@ -93,8 +113,8 @@ int weft_sem_release(weft_sem *s)
 	err = weft__loop_affine(s->loop, __func__);
 	if (err)
 		return err;
-	if (!weft__list_empty(&s->waiters)) {
-		weft__sync_wake_first(&s->waiters, 0);
+	if (!weft__list_empty(&s->waiters) && !s->value) {
+		sem_hand(s);
 		return 0;
 	}
 	if (s->value >= s->max)
@@ -105,5 +125,9 @@ int weft_sem_release(weft_sem *s)
 
 int weft_sem_value(const weft_sem *s)
 {
-	return s ? (int)s->value : -EINVAL;
+	if (!s)
+		return -EINVAL;
+	if (weft__loop_affine(s->loop, __func__))
+		return -EXDEV;
+	return (int)s->value;
 }

@@ -9,12 +9,18 @@
  * shows up as a transport error, and whatever was already buffered stays buffered.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "weft/stream.h"
+#include "weft/task.h"
+#include "abi.h"
 #include "alloc.h"
 #include "delim.h"
 #include "iov.h"
+#include "rbuf.h"
+#include "loop.h"
+#include "module.h"
 
 struct weft_stream {
 	const struct weft_stream_ops *ops;
@@ -30,17 +36,32 @@ struct weft_stream {
 	char skip_delim[WEFT_STREAM_DELIM_MAX];
 	size_t skip_dlen;
 
+	/* Writers waiting their turn, FIFO (struct weft__sync_wait, waitq.h), and the task that
+	 * has it (NULL for plain code). */
+	struct weft__list writers;
+	struct weft_task *writer;
+
 	bool eof;     /* the transport reported end of file */
 	bool reading; /* a reader fiber is inside a blocking call */
-	bool writing; /* likewise for writers */
+	bool writing; /* a writer has the turn (the write side is in use or handed over) */
+	/* The loop that created it (NULL from plain code) and its thread. Only compared, never
+	 * dereferenced: a file's stream may outlive the loop it was made on. */
+	const struct weft_loop *loop;
+	pthread_t thread;
 };
+
+/* A stream belongs to the loop that created it: -EXDEV from other threads and loops. */
+static int stream_check(const struct weft_stream *s, const char *call)
+{
+	return s->loop ? weft__owner_check(s->loop, s->thread, call) : 0;
+}
 
 int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, void *io,
 		    const struct weft_stream_opts *opts)
 {
 	struct weft_stream *s;
 
-	if (!streamp || !ops || !ops->read ||
+	if (!streamp || !ops || !ops->read || weft__reserved_bad(ops) || weft__reserved_bad(opts) ||
 	    (opts && opts->rbuf_size && opts->rbuf_size < WEFT_STREAM_DELIM_MAX))
 		return -EINVAL;
 	s = weft__new(struct weft_stream);
@@ -48,6 +69,9 @@ int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops *ops, vo
 		return -ENOMEM;
 	s->ops = ops;
 	s->io = io;
+	s->loop = weft__loop();
+	s->thread = pthread_self();
+	weft__list_init(&s->writers);
 	s->rcap = opts && opts->rbuf_size ? opts->rbuf_size : WEFT_STREAM_RBUF_DEFAULT;
 	s->wcap = opts ? opts->wbuf_size : 0;
 	if (s->wcap) {
@@ -70,21 +94,30 @@ void weft_stream_free(weft_stream *s)
 	weft__delete(s);
 }
 
+static int flush(struct weft_stream *s);
+
 int weft_stream_close(weft_stream *s)
 {
 	int r = 0, rc;
 
 	if (!s)
 		return 0;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	if (s->reading || s->writing)
 		return -EBUSY;
+	/* Both sides stay taken while the flush and the close block: a reader arriving meanwhile
+	 * gets -EBUSY, a writer queues and is turned away with -EPIPE before the stream goes. */
+	s->reading = s->writing = true;
+	s->writer = weft_task_current();
 	if (s->wlen)
-		r = weft_stream_flush(s);
+		r = flush(s);
 	if (s->ops->close) {
 		rc = s->ops->close(s->io);
 		if (!r)
 			r = rc;
 	}
+	weft__sync_wake_all(&s->writers, -EPIPE);
 	weft_stream_free(s);
 	return r;
 }
@@ -107,6 +140,11 @@ void *weft_stream_io(const weft_stream *s)
 const struct weft_stream_ops *weft_stream_transport(const weft_stream *s)
 {
 	return s ? s->ops : NULL;
+}
+
+size_t weft__stream_rbuf_cap(const weft_stream *s)
+{
+	return s->rcap;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -204,7 +242,8 @@ static size_t take(struct weft_stream *s, void *buf, size_t len)
 
 	if (n > len)
 		n = len;
-	memcpy(buf, s->rbuf + s->rhead, n);
+	if (n) /* @buf may be NULL for a read of 0 bytes */
+		memcpy(buf, s->rbuf + s->rhead, n);
 	consume(s, n);
 	return n;
 }
@@ -215,6 +254,8 @@ ssize_t weft_stream_read(weft_stream *s, void *buf, size_t len)
 
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
@@ -231,35 +272,80 @@ ssize_t weft_stream_read(weft_stream *s, void *buf, size_t len)
 	return r;
 }
 
+/* Read straight into @buf (the caller's memory: nothing needs buffering) until @len bytes are
+ * there, *@done counting them. 0 when full, -ENODATA at end of file first, or the error. */
+static int read_direct(struct weft_stream *s, void *buf, size_t len, size_t *done)
+{
+	ssize_t n;
+
+	while (*done < len) {
+		n = s->eof ? 0 : s->ops->read(s->io, (char *)buf + *done, len - *done);
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			s->eof = true;
+			return -ENODATA;
+		}
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
+/* What exact and to-the-end reads share: the buffered bytes, then straight into @buf until
+ * @len bytes are there (read_direct's returns). The caller has claimed the read side. */
+static int read_caller(struct weft_stream *s, void *buf, size_t len, size_t *done)
+{
+	int r = skip_line(s);
+
+	if (r == 0 && s->rtail > s->rhead)
+		*done = take(s, buf, len);
+	return r ? r : read_direct(s, buf, len, done);
+}
+
 int weft_stream_read_exactly(weft_stream *s, void *buf, size_t len, size_t *got)
 {
 	size_t done = 0;
-	ssize_t n;
 	int r;
 
 	if (got)
 		*got = 0;
 	if (!s || (!buf && len))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
-	r = skip_line(s);
-	if (r == 0 && s->rtail > s->rhead)
-		done = take(s, buf, len);
-	/* The rest goes straight into @buf: it is the caller's, so nothing needs buffering. */
-	while (r == 0 && done < len) {
-		n = s->eof ? 0 : s->ops->read(s->io, (char *)buf + done, len - done);
-		if (n < 0)
-			r = (int)n;
-		else if (n == 0)
-			s->eof = true, r = -ENODATA;
-		else
-			done += (size_t)n;
-	}
+	r = read_caller(s, buf, len, &done);
 	if (got)
 		*got = done;
 	return read_end(s, r);
+}
+
+/* @buf is full: is the stream at its end (0), or does more follow (-EMSGSIZE)? What follows is
+ * read into the buffer, where it stays for the next read. */
+static int at_end(struct weft_stream *s)
+{
+	int r = s->rtail > s->rhead ? 1 : fill(s);
+
+	return r > 0 ? -EMSGSIZE : r;
+}
+
+ssize_t weft_stream_read_to_end(weft_stream *s, void *buf, size_t max, size_t *got)
+{
+	size_t done = 0;
+	int r;
+
+	if (!s || (!buf && max) || max > SSIZE_MAX)
+		r = -EINVAL;
+	else if (!(r = read_begin(s))) {
+		r = read_caller(s, buf, max, &done);
+		r = r == 0 ? at_end(s) : r == -ENODATA ? 0 : r; /* the end is what we wait for */
+		read_end(s, r);
+	}
+	if (got)
+		*got = done;
+	return r ? r : (ssize_t)done;
 }
 
 static ssize_t read_until(struct weft_stream *s, void *buf, size_t max, const void *delim,
@@ -297,6 +383,8 @@ ssize_t weft_stream_read_until(weft_stream *s, void *buf, size_t len, size_t max
 
 	if (!s || !buf || !len || !delim || !dlen || dlen > WEFT_STREAM_DELIM_MAX || max > len)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = read_begin(s);
 	if (r)
 		return r;
@@ -318,6 +406,8 @@ int weft_stream_peek(weft_stream *s, size_t want, const void **data, size_t *ava
 
 	if (!s || !data || !avail)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	*data = s->rbuf ? s->rbuf + s->rhead : NULL;
 	*avail = s->rtail - s->rhead;
 	if (want > s->rcap)
@@ -342,6 +432,8 @@ int weft_stream_consume(weft_stream *s, size_t n)
 {
 	if (!s || n > s->rtail - s->rhead)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	if (s->reading)
 		return -EBUSY; /* a read in flight is filling the buffer's tail */
 	consume(s, n);
@@ -416,14 +508,42 @@ static void gather(struct weft_stream *s, const struct iovec *iov, int iovcnt)
 	}
 }
 
+/*
+ * Take the write turn for one whole call: at once if nobody has it, else behind the writers
+ * already waiting (FIFO). The writer ending its turn hands it straight to the first waiter, so
+ * nobody barges in between; a waiter cancelled or timed out while queued just leaves the queue
+ * (nothing of its buffer was touched) and the turn passes over it.
+ */
 static int write_begin(struct weft_stream *s)
 {
+	struct weft__sync_wait sw;
+	int r;
+
 	if (!s->ops->writev)
 		return -EBADF;
-	if (s->writing)
-		return -EBUSY;
-	s->writing = true;
-	return 0;
+	if (!s->writing) {
+		s->writing = true;
+		s->writer = weft_task_current();
+		return 0;
+	}
+	if (s->writer && s->writer == weft_task_current())
+		return -EDEADLK; /* a transport writing to its own stream would wait for itself */
+	r = weft__fiber_check(NULL);
+	if (r)
+		return r;
+	/* Woken normally means the turn was handed to us (or the stream is closing: -EPIPE). */
+	return weft__sync_park(&s->writers, &sw, weft_task_current(), "stream write",
+			       weft__sync_interrupt);
+}
+
+static void write_end(struct weft_stream *s)
+{
+	if (weft__list_empty(&s->writers)) {
+		s->writing = false;
+		s->writer = NULL;
+	} else {
+		s->writer = weft__sync_wake_first(&s->writers, 0);
+	}
 }
 
 ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
@@ -433,6 +553,8 @@ ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
 
 	if (!s || weft__iov_total(iov, iovcnt, &total))
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = write_begin(s);
 	if (r)
 		return r;
@@ -446,7 +568,7 @@ ssize_t weft_stream_writev(weft_stream *s, const struct iovec *iov, int iovcnt)
 		else
 			r = writev_all(s, iov, iovcnt);
 	}
-	s->writing = false;
+	write_end(s);
 	return r ? r : (ssize_t)total;
 }
 
@@ -465,21 +587,32 @@ int weft_stream_flush(weft_stream *s)
 
 	if (!s)
 		return -EINVAL;
+	if (stream_check(s, __func__))
+		return -EXDEV;
 	r = write_begin(s);
 	if (r)
 		return r == -EBADF ? 0 : r; /* a read-only stream has nothing to flush */
 	r = flush(s);
-	s->writing = false;
+	write_end(s);
 	return r;
 }
 
 int weft_stream_shutdown(weft_stream *s)
 {
-	int r = weft_stream_flush(s);
+	int r;
 
+	if (!s)
+		return -EINVAL;
+	r = write_begin(s);
 	if (r)
-		return r;
-	if (!s->ops->shutdown)
-		return -EOPNOTSUPP;
-	return s->ops->shutdown(s->io);
+		return r != -EBADF ? r
+		       : s->ops->shutdown
+			   ? s->ops->shutdown(s->io) /* read-only: nothing to flush */
+			   : -EOPNOTSUPP;
+	/* In one turn: no other writer's bytes can slip in between the flush and the end. */
+	r = flush(s);
+	if (!r)
+		r = s->ops->shutdown ? s->ops->shutdown(s->io) : -EOPNOTSUPP;
+	write_end(s);
+	return r;
 }

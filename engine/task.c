@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "weft/time.h"
+#include "abi.h"
 #include "alloc.h"
 #include "group.h"
 #include "loop.h"
 #include "sched.h"
+#include "scope.h"
 #include "stack.h"
 #include "task.h"
 
@@ -53,7 +55,7 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	size_t stack_size = opts ? opts->stack_size : 0;
 	struct weft_task *t;
 
-	if (!loop || !fn || stack_size > WEFT__STACK_MAX)
+	if (!loop || !fn || stack_size > WEFT__STACK_MAX || weft__reserved_bad(opts))
 		return -EINVAL;
 	/* Every task may arm one park timer: make its heap slot now, so parking can't fail. */
 	if (loop->heap_cap <= loop->alive + loop->ntimers + 1 &&
@@ -68,8 +70,11 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	}
 	t->loop = loop;
 	t->wait = NULL;
-	t->scope = NULL;
-	t->started = t->detached = t->joining = t->mark = false;
+	t->scope = t->base = NULL;
+	t->park = NULL;
+	t->start = NULL;
+	t->started = t->detached = t->consumed = t->mark = false;
+	t->joiners = 0;
 	t->cancel_requested = loop->closing; /* a closing loop runs nothing new */
 	t->status = 0;
 	t->fn = fn;
@@ -119,12 +124,12 @@ void weft__task_finish(struct weft_task *t, int status)
 	t->status = status;
 	t->state = WEFT_TASK_DONE;
 	loop->alive--;
-	if (t->scope) {
+	if (t->scope != t->base) {
 		/* Returned with a scope still open: a bug in the task, but its scopes die with it. */
 		if (loop->debug)
 			fprintf(stderr, "weft: task #%llu '%s' returned inside an open scope\n",
 				(unsigned long long)t->id, weft_task_name(t));
-		t->scope = NULL;
+		t->scope = t->base;
 	}
 	/* Hooks run as callback code: no current task, so they cannot block by mistake. */
 	loop->current = NULL;
@@ -184,12 +189,19 @@ int weft__task_wait_done(struct weft_task *t, int64_t until, unsigned park_flags
 	if (park_flags & WEFT__PARK_NO_DEADLINE)
 		jw.wait.interrupt = NULL;
 	weft__hook_add(t, &jw.hook, join_done);
-	t->joining = true;
+	t->joiners++;
 	err = weft__park(&jw.wait, until, park_flags);
 	if (!err && t->state != WEFT_TASK_DONE)
 		weft__list_del(&jw.hook.link); /* woken by @until */
-	t->joining = false;
+	t->joiners--;
 	return err;
+}
+
+void weft__task_consume(struct weft_task *t)
+{
+	t->consumed = true;
+	if (!t->joiners)
+		weft__task_free(t->loop, t);
 }
 
 /* Common argument checks for join-like calls on @t from the current task. */
@@ -203,10 +215,10 @@ int weft__task_join_check(struct weft_task *t)
 		return -EPERM;
 	if (t == cur)
 		return -EDEADLK;
-	if (t->detached || t->loop != cur->loop)
+	if (t->loop != cur->loop)
+		return weft__debug_wrong_thread(cur->loop, "weft_task_join");
+	if (t->detached)
 		return -EINVAL;
-	if (t->joining)
-		return -EBUSY;
 	return 0;
 }
 
@@ -218,15 +230,16 @@ int weft_task_join(weft_task *t, int *status)
 		return err;
 	if (t->state != WEFT_TASK_DONE) {
 		err = weft__checkpoint(weft__current());
-		if (err)
-			return err;
-		err = weft__task_wait_done(t, WEFT_FOREVER, 0);
-		if (err)
+		if (!err)
+			err = weft__task_wait_done(t, WEFT_FOREVER, 0);
+		/* Interrupted, but @t returned meanwhile: the result is there, take it (and another
+		 * consumer may already count on this join to free the handle). */
+		if (err && t->state != WEFT_TASK_DONE)
 			return err;
 	}
 	if (status)
 		*status = t->status;
-	weft__task_free(t->loop, t);
+	weft__task_consume(t);
 	return 0;
 }
 
@@ -241,7 +254,7 @@ int weft_loop_run_until(weft_loop *loop, weft_task *t, int *status)
 		return r;
 	if (status)
 		*status = t->status;
-	weft__task_free(loop, t);
+	weft__task_consume(t);
 	return 0;
 }
 
@@ -249,7 +262,9 @@ int weft_task_detach(weft_task *t)
 {
 	if (!t || t->detached)
 		return -EINVAL;
-	if (t->joining)
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
+	if (t->joiners)
 		return -EBUSY;
 	t->detached = true;
 	if (t->state == WEFT_TASK_DONE)
@@ -269,6 +284,7 @@ int weft_task_cancel(weft_task *t)
 	/* Also when already woken but not yet run (t->wait still set): cancel wins the tie. */
 	if (t->wait && weft__cancel_visible(t))
 		weft__interrupt(t, -ECANCELED);
+	weft__task_cancelled(t); /* and the children of the groups it has open */
 	return 0;
 }
 
@@ -294,6 +310,8 @@ int weft_task_on_done(weft_task *t, void (*fn)(weft_task *, void *), void *arg)
 
 	if (!t || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->state == WEFT_TASK_DONE) {
 		struct weft_task *cur = t->loop->current;
 		t->loop->current = NULL; /* callback code, as when the task returns */
@@ -326,6 +344,8 @@ int weft_task_status(const weft_task *t, int *status)
 {
 	if (!t)
 		return -EINVAL;
+	if (weft__loop_affine(t->loop, __func__))
+		return -EXDEV;
 	if (t->state != WEFT_TASK_DONE)
 		return -EAGAIN;
 	if (status)
@@ -371,6 +391,8 @@ int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *, void *), void *ar
 
 	if (!loop || !visit)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	weft__list_for_each_safe(pos, tmp, &loop->tasks)
 	{
 		int r = visit(weft__container_of(pos, struct weft_task, node), arg);

@@ -15,6 +15,8 @@
 struct weft__wait;
 struct weft__stack_chunk;
 struct weft__scope;
+struct weft__park;
+struct weft__start;
 struct weft_group;
 
 /* Something to run when a task returns: joiners, on_done callbacks, wait/gather watchers. */
@@ -28,13 +30,17 @@ struct weft_task {
 	struct weft_loop *loop;
 	struct weft_task *runq_next;
 	struct weft__wait *wait;   /* what it is parked on */
-	struct weft__scope *scope; /* innermost open scope */
+	struct weft__scope *scope; /* innermost open scope (a group child: its group's, at least) */
+	struct weft__scope *base; /* a group child's group scope, else NULL: scopes below are its */
+	struct weft__park *park;  /* its park timer while parked (sched.c) */
+	struct weft__start *start; /* the weft_group_start() waiting for it to report, or NULL */
 	uint8_t state;		   /* enum weft_task_state */
 	bool started;
 	bool cancel_requested;
 	bool detached;
-	bool joining; /* someone is in weft_task_join on it */
-	bool mark;    /* scratch for duplicate checks */
+	bool consumed;	  /* joined or gathered: freed when the last joiner leaves */
+	bool mark;	  /* scratch for duplicate checks */
+	uint32_t joiners; /* tasks parked in (or on their way out of) a join on it */
 	int status;
 	weft_task_fn fn;
 	void *arg;
@@ -62,9 +68,13 @@ void weft__task_free(struct weft_loop *loop, struct weft_task *task);
 void weft__task_free_cache(struct weft_loop *loop);
 
 /* Park the current task until @task returns or @until passes (0; check the state), or until
- * interrupted (the reason). WEFT__PARK_NO_DEADLINE makes the wait uninterruptible. */
+ * interrupted (the reason). WEFT__PARK_NO_DEADLINE makes the wait uninterruptible. While parked
+ * the waiter counts as a joiner, so another consumer cannot free @task under it. */
 int weft__task_wait_done(struct weft_task *task, int64_t until, unsigned park_flags);
-/* Argument checks shared by join-like calls: 0, -EINVAL, -EPERM, -EDEADLK, -EBUSY. */
+/* The handle of a finished @task is used up (join, gather, wait_for): free it now, or when the
+ * last task still on its way out of a join on it leaves. */
+void weft__task_consume(struct weft_task *task);
+/* Argument checks shared by join-like calls: 0, -EINVAL, -EPERM, -EDEADLK. */
 int weft__task_join_check(struct weft_task *task);
 /* Run @loop until @task is done (loop.c). 0, 1 if stopped first, or an error. */
 int weft__loop_run_task(struct weft_loop *loop, struct weft_task *task);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "weft/time.h"
+#include "deadline.h"
 #include "loop.h"
 #include "sched.h"
 #include "task.h"
@@ -35,10 +36,7 @@ int weft_sleep_until(int64_t deadline)
 
 int weft_sleep(int64_t ns)
 {
-	int64_t now;
-
 	if (ns <= 0)
 		return weft_yield();
-	now = weft_now();
-	return weft_sleep_until(ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + ns);
+	return weft_sleep_until(weft__deadline_after(weft_now(), ns));
 }

@@ -4,6 +4,7 @@
 
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "timer.h"
 
@@ -135,9 +136,10 @@ static void user_timer_fired(struct weft__timer *timer)
 	struct weft_loop *loop = t->loop;
 
 	if (t->repeat > 0) {
-		int64_t next = timer->when + t->repeat, now = weft_now();
+		int64_t next = weft__deadline_after(timer->when, t->repeat), now = weft_now();
 		/* Fell behind (a long callback, a stopped loop): skip the missed ticks. */
-		weft__timer_arm(loop, timer, next > now ? next : now + t->repeat);
+		weft__timer_arm(loop, timer,
+				next > now ? next : weft__deadline_after(now, t->repeat));
 	} else {
 		loop->user_timers--;
 	}
@@ -150,6 +152,8 @@ int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(void *arg), 
 
 	if (!loop || !timerp || !fn)
 		return -EINVAL;
+	if (weft__loop_affine(loop, __func__))
+		return -EXDEV;
 	if (weft__timers_reserve(loop, loop->alive + loop->ntimers + 1))
 		return -ENOMEM;
 	t = weft__new(struct weft_timer);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -74,16 +75,26 @@ static int ring_setup(struct weft_loop *loop, unsigned sq, unsigned cq, unsigned
 	return r;
 }
 
-static void probe_ops(struct weft_loop *loop)
+/* The opcodes the kernel runs. Also the first io_uring_register: a sandbox that refuses it (or
+ * io_uring_enter, probed too) while letting io_uring_setup through is found here, at
+ * weft_loop_new, rather than at the first run. */
+static int probe_ops(struct weft_loop *loop)
 {
 	struct io_uring_probe *probe = io_uring_get_probe_ring(&loop->ring);
+	long r;
 
-	if (!probe)
-		return;
+	if (!probe) {
+		r = syscall(__NR_io_uring_register, loop->ring.ring_fd, IORING_REGISTER_PROBE, NULL,
+			    0);
+		return r < 0 && errno != EINVAL && errno != EFAULT ? -errno : -ENOMEM;
+	}
 	for (unsigned op = 0; op <= probe->last_op && op < 256; op++)
 		if (io_uring_opcode_supported(probe, (int)op))
 			loop->ops[op / 8] |= (uint8_t)(1u << (op % 8));
 	io_uring_free_probe(probe);
+	/* Nothing to submit, nothing to wait for: 0, or EBADFD while the ring is still disabled. */
+	r = syscall(__NR_io_uring_enter, loop->ring.ring_fd, 0, 0, 0, NULL, 0);
+	return r < 0 && errno != EBADFD ? -errno : 0;
 }
 
 int weft__uring_sizes(const struct weft_loop_opts *opts, unsigned *sqp, unsigned *cqp)
@@ -107,19 +118,18 @@ static int uring_init(struct weft_loop *loop, const struct weft_loop_opts *opts)
 
 	if (r)
 		return r;
+	loop->ring_opts = opts->ring_flags;
 	r = ring_setup(loop, sq, cq, opts->ring_flags);
 	if (r)
 		return r;
-	probe_ops(loop);
+	r = probe_ops(loop);
 	/* Blocking eventfd on purpose: io_uring returns -EAGAIN at once for O_NONBLOCK files
 	 * instead of waiting for them to become readable. */
-	loop->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (loop->wake_fd < 0) {
+	if (!r && (loop->wake_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 		r = -errno;
+	if (r)
 		io_uring_queue_exit(&loop->ring);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 static void uring_arm_wake(struct weft_loop *loop);
@@ -134,15 +144,17 @@ static int uring_enable(struct weft_loop *loop)
 		/* Raw syscall: Debian's liburing 2.3 leaves io_uring_enable_rings out of the .so. */
 		r = (int)syscall(__NR_io_uring_register, loop->ring.ring_fd,
 				 IORING_REGISTER_ENABLE_RINGS, NULL, 0);
-		if (r < 0)
-			return -errno;
+		if (r < 0) {
+			weft__loop_fail(loop, "io_uring_register", -errno);
+			return loop->error;
+		}
 	}
 	/* The registered ring fd is per thread, so it is registered by the owner thread. */
 	if (io_uring_register_ring_fd(&loop->ring) == 1)
 		loop->features |= WEFT_FEAT_REG_RING_FD;
 	loop->owner = pthread_self();
 	loop->fpstate = weft__ctx_fpstate(); /* the owner thread's, from now on */
-	loop->enabled = true;
+	__atomic_store_n(&loop->enabled, true, __ATOMIC_RELEASE); /* weft_loop_call reads it */
 	weft__overflow_thread_init();
 	uring_arm_wake(loop);
 	return 0;
@@ -172,18 +184,18 @@ static bool retryable(int r)
 }
 
 /* Push every queued SQE to the kernel. A full CQ (-EBUSY) is drained and the submit retried:
- * queued SQEs are never dropped, and neither is a cancel among them. */
+ * queued SQEs are never dropped, and neither is a cancel among them. Any other failure (a
+ * sandbox refusing io_uring_enter, ENOMEM) fails the loop: its run returns the error. */
 static void uring_submit(struct weft_loop *loop)
 {
-	while (io_uring_sq_ready(&loop->ring)) {
+	while (io_uring_sq_ready(&loop->ring) && !loop->error) {
 		int r = io_uring_submit(&loop->ring);
 		if (r >= 0)
 			continue;
-		if (!retryable(r)) {
-			fprintf(stderr, "weft: io_uring_submit failed: %s\n", weft_strerror(r));
-			abort(); /* the ring itself is broken: not something a caller can cause */
-		}
-		weft__reap(loop);
+		if (!retryable(r))
+			weft__loop_fail(loop, "io_uring_enter", r);
+		else
+			weft__reap(loop);
 	}
 }
 
@@ -193,6 +205,9 @@ struct io_uring_sqe *weft__sqe(struct weft_loop *loop)
 
 	while (__builtin_expect(!sqe, 0)) {
 		uring_submit(loop);
+		/* A failed loop never submits again: a scratch SQE keeps callers simple. */
+		if (loop->error)
+			return memset(&loop->dead_sqe, 0, sizeof(loop->dead_sqe));
 		sqe = io_uring_get_sqe(&loop->ring);
 	}
 	return sqe;
@@ -243,7 +258,7 @@ static void uring_turn(struct weft_loop *loop, bool block)
 	int r = 0;
 
 	if (block && (next = weft__timers_next(loop)) != WEFT_FOREVER) {
-		int64_t wait = next - weft_now();
+		int64_t now = weft_now(), wait = next > now ? next - now : 0; /* no overflow */
 		if (wait > 0) {
 			struct __kernel_timespec ts = {.tv_sec = wait / WEFT_SEC,
 						       .tv_nsec = wait % WEFT_SEC};
@@ -257,8 +272,8 @@ static void uring_turn(struct weft_loop *loop, bool block)
 		r = io_uring_submit_and_get_events(&loop->ring);
 	}
 	if (r < 0 && r != -ETIME && !retryable(r)) {
-		fprintf(stderr, "weft: io_uring_enter failed: %s\n", weft_strerror(r));
-		abort();
+		weft__loop_fail(loop, "io_uring_enter", r);
+		return;
 	}
 	weft__reap(loop);
 	uring_submit(loop); /* whatever a -EBUSY left behind, or handlers queued */
@@ -296,8 +311,38 @@ static void uring_wake(struct weft_loop *loop, struct weft_loop *self)
 	}
 }
 
-/* An eventfd the kernel signals whenever the ring gets a completion, also one that waits as
- * DEFER_TASKRUN task work: polling the ring fd itself misses those wake-ups. */
+#define RING_FEATS                                                                    \
+	(WEFT_FEAT_SINGLE_ISSUER | WEFT_FEAT_DEFER_TASKRUN | WEFT_FEAT_COOP_TASKRUN | \
+	 WEFT_FEAT_EXT_ARG | WEFT_FEAT_CQE_SKIP)
+
+/*
+ * A host's poll must wake when an op completes, through the eventfd registered with the ring
+ * (uring_host_fd). Under DEFER_TASKRUN it does not, in time: a socket or pipe completion waits
+ * as task work for our next io_uring_enter, and the kernel (6.18, traced) defers that eventfd's
+ * signal to an RCU callback - the host wakes 12-20 ms later. So an embedded loop's ring takes
+ * the next flags (COOP_TASKRUN), set up again while nothing depends on the first one: before
+ * the first run, with nothing queued or registered. A loop that already ran keeps its ring.
+ */
+static void uring_embed(struct weft_loop *loop)
+{
+	struct io_uring old = loop->ring;
+	unsigned features = loop->features;
+
+	if (!(features & WEFT_FEAT_DEFER_TASKRUN) || loop->enabled ||
+	    io_uring_sq_ready(&loop->ring) || loop->file_slots || loop->nbufs)
+		return;
+	loop->features &= ~RING_FEATS;
+	if (ring_setup(loop, old.sq.ring_entries, old.cq.ring_entries,
+		       loop->ring_opts | WEFT_RING_NO_DEFER_TASKRUN)) {
+		loop->ring = old; /* keep the first ring: slow wake-ups beat none */
+		loop->features = features;
+		return;
+	}
+	io_uring_queue_exit(&old);
+}
+
+/* An eventfd the kernel signals whenever the ring gets a completion (promptly only without
+ * DEFER_TASKRUN: uring_embed): polling the ring fd itself misses task-work completions. */
 static int uring_host_fd(struct weft_loop *loop)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), r;
@@ -393,6 +438,7 @@ const struct weft__backend weft__backend_uring = {
     .pending = uring_pending,
     .arm_wake = uring_arm_wake,
     .wake = uring_wake,
+    .embed = uring_embed,
     .host_fd = uring_host_fd,
     .host_reset = uring_host_reset,
     .multishot_arm = uring_multishot_arm,

@@ -8,6 +8,7 @@
 #include "weft/group.h"
 #include "weft/time.h"
 #include "alloc.h"
+#include "deadline.h"
 #include "loop.h"
 #include "sched.h"
 #include "task.h"
@@ -29,6 +30,7 @@ struct watchset {
 	bool fail_fast;
 	enum until_cond until;
 	struct weft__wait *waiter;
+	struct weft_loop *loop; /* the tasks' (and the waiting task's) loop */
 };
 
 static bool satisfied(const struct watchset *s)
@@ -93,7 +95,9 @@ static int check_tasks(weft_task **tasks, size_t n)
 		return -EINVAL;
 	for (i = 0; i < n && !err; i++) {
 		struct weft_task *t = tasks[i];
-		if (!t || t->loop != cur->loop || t->detached || t->mark || t->joining)
+		if (t && t->loop != cur->loop)
+			err = -EXDEV;
+		else if (!t || t->detached || t->mark)
 			err = -EINVAL;
 		else if (t == cur)
 			err = -EDEADLK;
@@ -113,7 +117,7 @@ static int watch_start(struct watchset *s, weft_task **tasks, size_t n, enum unt
 
 	if (err)
 		return err;
-	*s = (struct watchset){.n = n, .until = until};
+	*s = (struct watchset){.n = n, .until = until, .loop = weft__current()->loop};
 	s->tasks = weft__new_array(weft_task *, n ? n : 1);
 	s->watches = weft__new_array(struct watch, n ? n : 1);
 	s->order = want_order ? weft__new_array(size_t, n ? n : 1) : NULL;
@@ -190,22 +194,18 @@ int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 	if (err)
 		return err;
 	s.fail_fast = flags & WEFT_GATHER_FAIL_FAST;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->joiners++; /* a concurrent join must not free what we read below */
 	outer = wait_all_cancelling(&s, weft__checkpoint(weft__current()));
 	err = outer ? outer : s.first_error;
 	for (size_t i = 0; i < n; i++) {
 		if (statuses)
 			statuses[i] = tasks[i]->status;
-		weft__task_free(tasks[i]->loop, tasks[i]);
+		tasks[i]->joiners--;
+		weft__task_consume(tasks[i]);
 	}
 	watch_stop(&s);
 	return err;
-}
-
-static int64_t deadline_after(int64_t timeout_ns)
-{
-	int64_t now = weft_now();
-
-	return timeout_ns >= WEFT_FOREVER - now ? WEFT_FOREVER : now + timeout_ns;
 }
 
 /* Park until @s is satisfied or @until passes. 0, or the interrupt's reason. */
@@ -241,7 +241,7 @@ int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t tim
 	err = watch_start(&s, tasks, n, conds[mode], false);
 	if (err)
 		return err;
-	err = wait_until(&s, deadline_after(timeout_ns), "wait");
+	err = wait_until(&s, weft__deadline_after(weft_now(), timeout_ns), "wait");
 	if (!err)
 		err = (int)s.ndone;
 	watch_stop(&s);
@@ -281,6 +281,10 @@ int weft_as_completed_next(weft_as_completed *it, weft_task **taskp)
 	if (!it || !taskp)
 		return -EINVAL;
 	s = &it->set;
+	if (!weft__current())
+		return -EPERM;
+	if (weft__current()->loop != s->loop)
+		return weft__debug_wrong_thread(weft__current()->loop, __func__);
 	if (s->taken == s->n)
 		return -ENOENT;
 	err = wait_until(s, WEFT_FOREVER, "as_completed");
@@ -310,7 +314,11 @@ int weft_task_wait_for(weft_task *t, int64_t timeout_ns, int *status)
 		return -EINVAL;
 	outer = weft__checkpoint(weft__current());
 	if (!outer && t->state != WEFT_TASK_DONE) {
-		outer = weft__task_wait_done(t, deadline_after(timeout_ns), 0);
+		/* No time at all (asyncio's wait_for(t, 0)): a task that has not returned yet is
+		 * cancelled, never given the turn it would take to finish. */
+		if (timeout_ns > 0)
+			outer = weft__task_wait_done(
+			    t, weft__deadline_after(weft_now(), timeout_ns), 0);
 		if (!outer && t->state != WEFT_TASK_DONE)
 			result = -ETIMEDOUT;
 	}
@@ -320,6 +328,6 @@ int weft_task_wait_for(weft_task *t, int64_t timeout_ns, int *status)
 	}
 	if (status)
 		*status = t->status;
-	weft__task_free(t->loop, t);
+	weft__task_consume(t);
 	return outer ? outer : result;
 }

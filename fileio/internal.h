@@ -48,13 +48,26 @@ static inline uint64_t file_off(const weft_file *file, int64_t off)
 	return file->seekable ? (uint64_t)off : (uint64_t)-1;
 }
 
+/* Whether [@off, @off + @len) is a range of offsets (pread(2) refuses one past INT64_MAX);
+ * offsets mean nothing to a pipe. */
+static inline bool file_range_ok(const weft_file *file, int64_t off, size_t len)
+{
+	return !file->seekable || (off >= 0 && len <= (uint64_t)(INT64_MAX - off));
+}
+
+/* @at + @len, saturated at INT64_MAX: a claim past it fails in the call, without overflowing. */
+static inline int64_t pos_end(int64_t at, size_t len)
+{
+	return len > (uint64_t)(INT64_MAX - at) ? INT64_MAX : at + (int64_t)len;
+}
+
 /* Sequential calls claim [pos, pos + len) up front and give back what they did not use, if no
  * other call moved the position meanwhile. */
 static inline int64_t pos_claim(weft_file *file, size_t len)
 {
 	int64_t at = file->pos;
 
-	file->pos += (int64_t)len;
+	file->pos = pos_end(at, len);
 	return at;
 }
 
@@ -62,8 +75,8 @@ static inline void pos_settle(weft_file *file, int64_t at, size_t claimed, ssize
 {
 	size_t used = done > 0 ? (size_t)done : 0;
 
-	if (file->pos == at + (int64_t)claimed)
-		file->pos = at + (int64_t)used;
+	if (file->pos == pos_end(at, claimed))
+		file->pos = pos_end(at, used);
 }
 
 /* One read/write-family op through the ring (file.c). @sqe_flags: IOSQE_ASYNC etc. */
@@ -85,11 +98,15 @@ int weft__file_openat_fd(int dirfd, const char *path, int flags, mode_t mode);
 /* Close a descriptor through the ring (close(2) outside a fiber); never interrupted. */
 int weft__file_close_fd(int fd);
 
+/* Copy from @in's position to its end onto @out (splice.c): 0 or the first error. */
+int weft__file_copy_to_end(weft_file *out, weft_file *in);
+
 /* Registered-file table (reg.c): release @file's slot. */
 void weft__file_unregister(weft_file *file);
 
-/* Test hook for weft_file_replace_atomic: called after each step with the step's number
- * (WEFT__REPLACE_*) so a test can kill the process at an exact point. NULL in production. */
+/* Test hook for the atomic replace (replace.c): called after each step it takes (the syncs only
+ * at the durability levels that do them) with the step's number (WEFT__REPLACE_*), so a test
+ * can kill the process at an exact point or see which steps ran. NULL in production. */
 enum {
 	WEFT__REPLACE_CREATED = 1, /* temp file open (unnamed with O_TMPFILE) */
 	WEFT__REPLACE_WRITTEN,	   /* contents written */

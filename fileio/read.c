@@ -81,9 +81,7 @@ static ssize_t file_pread(weft_file *file, void *buf, size_t len, int64_t off)
 
 	if (!weft__in_fiber())
 		return -EPERM;
-	if (!buf && len)
-		return -EFAULT;
-	if (off < 0 && file->seekable)
+	if ((!buf && len) || !file_range_ok(file, off, len))
 		return -EINVAL;
 	if ((err = file_check_loop(file)) || (err = weft__fiber_check(NULL)))
 		return err;
@@ -119,7 +117,7 @@ static ssize_t file_preadv(weft_file *file, const struct iovec *iov, int iovcnt,
 
 	if (!weft__in_fiber())
 		return -EPERM;
-	if (!iov || weft__iov_total(iov, iovcnt, &len) || (off < 0 && file->seekable))
+	if (!iov || weft__iov_total(iov, iovcnt, &len) || !file_range_ok(file, off, len))
 		return -EINVAL;
 	if ((err = file_check_loop(file)) || (err = weft__fiber_check(NULL)))
 		return err;

@@ -127,7 +127,7 @@ ssize_t weft_file_pread_fixed(weft_file *file, void *buf, size_t len, int64_t of
 {
 	int err;
 
-	if (!file || (offset < 0 && file->seekable) || len > FILE_RW_MAX)
+	if (!file || !file_range_ok(file, offset, len) || len > FILE_RW_MAX)
 		return -EINVAL;
 	if ((err = fixed_check(index, buf, len)))
 		return err;
@@ -139,7 +139,7 @@ ssize_t weft_file_pwrite_fixed(weft_file *file, const void *buf, size_t len, int
 {
 	int err;
 
-	if (!file || (offset < 0 && file->seekable) || len > FILE_RW_MAX)
+	if (!file || !file_range_ok(file, offset, len) || len > FILE_RW_MAX)
 		return -EINVAL;
 	if ((err = fixed_check(index, buf, len)))
 		return err;

@@ -30,10 +30,19 @@ int64_t weft_file_copy(weft_file *out, weft_file *in, uint64_t len)
 	return r;
 }
 
+int weft__file_copy_to_end(weft_file *out, weft_file *in)
+{
+	int64_t r = weft_file_copy(out, in, WEFT__SPLICE_TO_END);
+
+	/* Did it reach the end of @in? After a partial copy the next splice reports the error. */
+	if (r >= 0)
+		r = weft_file_copy(out, in, WEFT__SPLICE_TO_END);
+	return (int)(r < 0 ? r : 0);
+}
+
 int weft_file_copy_path(const char *from, const char *to, mode_t mode)
 {
 	weft_file *in, *out;
-	int64_t r;
 	int err;
 
 	if ((err = weft_file_open(&in, from, O_RDONLY, 0)))
@@ -42,13 +51,7 @@ int weft_file_copy_path(const char *from, const char *to, mode_t mode)
 		weft_file_close(in);
 		return err;
 	}
-	r = weft_file_copy(out, in, WEFT__SPLICE_TO_END);
-	/* Did it reach the end of @from? A partial copy means the next splice would fail. */
-	if (r >= 0) {
-		int64_t rest = weft_file_copy(out, in, WEFT__SPLICE_TO_END);
-		r = rest < 0 ? rest : 0;
-	}
-	err = (int)(r < 0 ? r : 0);
+	err = weft__file_copy_to_end(out, in);
 	weft_file_close(in);
 	int cerr = weft_file_close(out);
 	if (!err)

@@ -11,9 +11,7 @@ static ssize_t file_pwrite(weft_file *file, const void *buf, size_t len, int64_t
 {
 	if (!file)
 		return -EINVAL;
-	if (!buf && len)
-		return -EFAULT;
-	if (off < 0 && file->seekable)
+	if ((!buf && len) || !file_range_ok(file, off, len))
 		return -EINVAL;
 	if (len > FILE_RW_MAX)
 		len = FILE_RW_MAX;
@@ -29,7 +27,8 @@ ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, 
 {
 	size_t len;
 
-	if (!file || !iov || weft__iov_total(iov, iovcnt, &len) || (offset < 0 && file->seekable))
+	if (!file || !iov || weft__iov_total(iov, iovcnt, &len) ||
+	    !file_range_ok(file, offset, len))
 		return -EINVAL;
 	return weft__file_rw(file, IORING_OP_WRITEV, iov, (unsigned)iovcnt, offset, 0, 0);
 }
@@ -63,7 +62,8 @@ ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt)
 	return r;
 }
 
-int weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset, size_t *done)
+ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
+			     size_t *done)
 {
 	size_t n = 0;
 	int err = 0;
@@ -78,19 +78,19 @@ int weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t o
 	}
 	if (done)
 		*done = n;
-	return err;
+	return err ? err : (ssize_t)len;
 }
 
 ssize_t weft_file_write_all(weft_file *file, const void *buf, size_t len)
 {
 	size_t done = 0;
 	int64_t at;
-	int err;
+	ssize_t r;
 
 	if (!file)
 		return -EINVAL;
 	at = pos_claim(file, len);
-	err = weft_file_pwrite_all(file, buf, len, at, &done);
+	r = weft_file_pwrite_all(file, buf, len, at, &done);
 	pos_settle(file, at, len, (ssize_t)done);
-	return err ? err : (ssize_t)len;
+	return r;
 }

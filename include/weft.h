@@ -15,7 +15,19 @@
  *   weft/thread.h  posting into a loop from any thread, cross-thread futures and calls
  *   weft/executor.h  thread pools: run blocking functions without blocking the loop
  *   weft/channel.h   bounded channels between loops and threads
- *   weft/net.h, weft/tls.h  sockets, servers, TLS streams (and files, serial ports, processes)
+ *   weft/stream.h  the buffered reader/writer shared by sockets, files and ttys
+ *   weft/process.h a process pool for CPU-bound work; child processes with a pidfd
+ *   weft/signal.h  waiting for POSIX signals (signalfd through the ring)
+ *   weft/file.h    files: open/read/write/fsync/statx, paths, whole-file helpers, atomic replace
+ *   weft/frame.h   framed reads from any stream: fixed, length-prefixed, delimited, tagged
+ *   weft/serial.h  serial ports: termios, modem lines, drain/break, reconnect on unplug
+ *   weft/net.h     sockets: addresses, TCP connect/listen/accept, retry
+ *   weft/udp.h     UDP and datagram sockets, multicast
+ *   weft/unix.h    Unix sockets, socketpair, passing descriptors
+ *   weft/server.h  the server helper: a fiber per connection, limits, graceful shutdown
+ *   weft/tls.h     TLS client and server streams over sockets or any stream (OpenSSL 3)
+ * `make check-headers` fails when a header of include/weft/ is missing from this list or the
+ * includes below.
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -39,6 +51,9 @@
 #include "weft/frame.h"
 #include "weft/serial.h"
 #include "weft/net.h"
+#include "weft/udp.h"
+#include "weft/unix.h"
+#include "weft/server.h"
 #include "weft/tls.h"
 
 #endif

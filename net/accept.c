@@ -218,6 +218,8 @@ int weft__sock_listen(weft_sock *s, const struct weft_listen_opts *opts)
 	int backlog = opts && opts->backlog > 0 ? opts->backlog : SOMAXCONN;
 	unsigned flags = opts ? opts->flags : 0;
 
+	if (weft__reserved_bad(opts))
+		return -EINVAL;
 	if (listen(s->fd, backlog))
 		return -errno;
 	if (flags & WEFT_LISTEN_NO_MULTISHOT ||
@@ -266,6 +268,10 @@ static int unix_listen_setup(int fd, unsigned flags)
 	return weft__set_reuse(fd, false, flags & WEFT_LISTEN_REUSEPORT);
 }
 
+#define LISTEN_FLAGS                                                             \
+	(WEFT_LISTEN_REUSEPORT | WEFT_LISTEN_V6ONLY | WEFT_LISTEN_NO_MULTISHOT | \
+	 WEFT_LISTEN_NO_REUSEADDR | WEFT_LISTEN_NO_UNLINK)
+
 static int listen_on(weft_sock **sockp, const weft_sockaddr *addr,
 		     const struct weft_listen_opts *opts, int (*setup)(int, unsigned))
 {
@@ -288,7 +294,8 @@ static int listen_on(weft_sock **sockp, const weft_sockaddr *addr,
 int weft_tcp_listen(weft_sock **sockp, const weft_sockaddr *addr,
 		    const struct weft_listen_opts *opts)
 {
-	if (!sockp || !addr || (addr->sa.sa_family != AF_INET && addr->sa.sa_family != AF_INET6))
+	if (!sockp || !addr || (addr->sa.sa_family != AF_INET && addr->sa.sa_family != AF_INET6) ||
+	    (opts && opts->flags & ~LISTEN_FLAGS))
 		return -EINVAL;
 	return listen_on(sockp, addr, opts, tcp_listen_setup);
 }
@@ -306,7 +313,8 @@ static void unlink_stale(const weft_sockaddr *addr)
 int weft_unix_listen(weft_sock **sockp, const weft_sockaddr *addr,
 		     const struct weft_listen_opts *opts)
 {
-	if (!sockp || !weft__addr_valid(addr) || addr->sa.sa_family != AF_UNIX)
+	if (!sockp || !weft__addr_valid(addr) || addr->sa.sa_family != AF_UNIX ||
+	    (opts && opts->flags & ~LISTEN_FLAGS))
 		return -EINVAL;
 	if (!(opts && opts->flags & WEFT_LISTEN_NO_UNLINK))
 		unlink_stale(addr);

@@ -94,26 +94,32 @@ int weft_addr_inet(weft_sockaddr *addr, const char *ip, uint16_t port)
 	return set_ip(addr, ip, strlen(ip), port);
 }
 
-int weft_addr_unix(weft_sockaddr *addr, const char *path)
+/* A Unix address: the filesystem path @path, or with @abstract the name after its '@'. */
+static int set_unix(weft_sockaddr *addr, const char *path, bool abstract)
 {
-	size_t n;
+	size_t n = strlen(path);
 
-	if (!addr || !path || !*path)
-		return -EINVAL;
-	n = strlen(path);
-	/* A path needs its NUL; an abstract name's '@' becomes the leading NUL, none at the end. */
-	if (n >= sizeof(addr->un.sun_path) || (*path == '@' && n == 1))
+	/* A path needs its NUL; an abstract name's '@' becomes the leading NUL, none at the end
+	 * (so it may fill sun_path). */
+	if (!n || n + !abstract > sizeof(addr->un.sun_path) || (abstract && n == 1))
 		return -EINVAL;
 	memset(addr, 0, sizeof(*addr));
 	addr->un.sun_family = AF_UNIX;
 	memcpy(addr->un.sun_path, path, n);
-	if (*path == '@') {
+	if (abstract) {
 		addr->un.sun_path[0] = 0;
 		addr->len = (socklen_t)(SUN_OFF + n);
 	} else {
 		addr->len = (socklen_t)(SUN_OFF + n + 1);
 	}
 	return 0;
+}
+
+int weft_addr_unix(weft_sockaddr *addr, const char *path)
+{
+	if (!addr || !path)
+		return -EINVAL;
+	return set_unix(addr, path, *path == '@');
 }
 
 int weft_addr_parse(weft_sockaddr *addr, const char *str)
@@ -125,8 +131,8 @@ int weft_addr_parse(weft_sockaddr *addr, const char *str)
 		return -EINVAL;
 	if (*str == '/' || *str == '.' || *str == '@')
 		return weft_addr_unix(addr, str);
-	if (!strncmp(str, "unix:", 5))
-		return weft_addr_unix(addr, str + 5);
+	if (!strncmp(str, "unix:", 5)) /* a path as it is, even one starting with '@' */
+		return set_unix(addr, str + 5, false);
 	if (*str == '[') {
 		host = str + 1;
 		host_end = strchr(host, ']');
@@ -165,7 +171,7 @@ int weft_addr_port(const weft_sockaddr *addr)
 static int format_unix(const weft_sockaddr *addr, char *buf, size_t len)
 {
 	size_t n = addr->len > SUN_OFF ? addr->len - SUN_OFF : 0;
-	const char *p = addr->un.sun_path;
+	const char *p = addr->un.sun_path, *pre;
 
 	if (n > sizeof(addr->un.sun_path))
 		return -EINVAL;
@@ -178,11 +184,11 @@ static int format_unix(const weft_sockaddr *addr, char *buf, size_t len)
 		return (int)n;
 	}
 	n = strnlen(p, n);
-	if (len < n + 1)
+	/* "/a" and "./a" parse back as they are; "a" or "@a" (a file) only after "unix:". */
+	pre = n && p[0] != '/' && p[0] != '.' ? "unix:" : "";
+	if (len < strlen(pre) + n + 1)
 		return -ENOSPC;
-	memcpy(buf, p, n);
-	buf[n] = 0;
-	return (int)n;
+	return snprintf(buf, len, "%s%.*s", pre, (int)n, p);
 }
 
 int weft_addr_format(const weft_sockaddr *addr, char *buf, size_t len)

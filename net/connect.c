@@ -58,7 +58,7 @@ static int attempt(weft_sock **sockp, const char *host, uint16_t port, int64_t a
 
 	if (!attempt_ns)
 		return weft_tcp_connect_host(sockp, host, port);
-	r = weft_scope_enter(&sc, weft_now() + attempt_ns, 0);
+	r = weft_scope_enter(&sc, weft__deadline_after(weft_now(), attempt_ns), 0);
 	if (r)
 		return r;
 	r = weft_tcp_connect_host(sockp, host, port);
@@ -100,7 +100,7 @@ int weft_tcp_connect_retry(weft_sock **sockp, const char *host, uint16_t port,
 	weft_scope sc;
 	int r, exit;
 
-	if (!sockp || !host)
+	if (!sockp || !host || weft__reserved_bad(opts))
 		return -EINVAL;
 	if (!opts)
 		opts = &defaults;

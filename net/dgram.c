@@ -79,6 +79,8 @@ ssize_t weft_sock_sendto(weft_sock *sock, const void *buf, size_t len, const wef
 	struct iovec iov = {(void *)buf, len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
+	if (!buf && len)
+		return -EINVAL;
 	if (to) {
 		if (!weft__addr_valid(to))
 			return -EINVAL;
@@ -108,6 +110,8 @@ ssize_t weft_sock_recvfrom(weft_sock *sock, void *buf, size_t len, weft_sockaddr
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
+	if (!buf && len)
+		return -EINVAL; /* before parking, not -EFAULT once a datagram came */
 	if (from) {
 		msg.msg_name = &from->ss;
 		msg.msg_namelen = sizeof(from->ss);
@@ -135,7 +139,7 @@ ssize_t weft_unix_send_fds(weft_sock *sock, const void *buf, size_t len, const i
 	union fd_cmsg c;
 	struct cmsghdr *cm;
 
-	if (!len || nfds > WEFT_UNIX_MAX_FDS || (nfds && !fds))
+	if (!len || !buf || nfds > WEFT_UNIX_MAX_FDS || (nfds && !fds))
 		return -EINVAL;
 	if (nfds) {
 		memset(&c, 0, sizeof(c));
@@ -183,7 +187,7 @@ ssize_t weft_unix_recv_fds(weft_sock *sock, void *buf, size_t len, int *fds, uns
 	union fd_cmsg c;
 	ssize_t n;
 
-	if (!nfds || (*nfds && !fds))
+	if (!nfds || (*nfds && !fds) || (!buf && len))
 		return -EINVAL;
 	room = *nfds < WEFT_UNIX_MAX_FDS ? *nfds : WEFT_UNIX_MAX_FDS;
 	*nfds = 0;
@@ -211,6 +215,8 @@ static int multicast(weft_sock *sock, const weft_sockaddr *group, unsigned ifind
 {
 	if (!sock || !group || group->sa.sa_family != sock->family)
 		return -EINVAL;
+	if (weft__sock_check(sock, join ? "weft_udp_multicast_join" : "weft_udp_multicast_leave"))
+		return -EXDEV;
 	if (group->sa.sa_family == AF_INET) {
 		struct ip_mreqn m = {.imr_multiaddr = group->in.sin_addr,
 				     .imr_ifindex = (int)ifindex};
@@ -250,6 +256,8 @@ int weft_udp_multicast_loop(weft_sock *sock, bool on)
 {
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	if (sock->family == AF_INET)
 		return weft__sockopt_int(sock->fd, IPPROTO_IP, IP_MULTICAST_LOOP, on);
 	if (sock->family == AF_INET6)

@@ -16,11 +16,15 @@ static inline unsigned op_len(size_t len)
 
 ssize_t weft_sock_recv(weft_sock *sock, void *buf, size_t len)
 {
+	if (!buf && len)
+		return -EINVAL; /* before parking, not -EFAULT once data came */
 	return weft__sock_io(sock, IORING_OP_RECV, buf, op_len(len), 0);
 }
 
 ssize_t weft_sock_send_some(weft_sock *sock, const void *buf, size_t len)
 {
+	if (!buf && len)
+		return -EINVAL;
 	return weft__sock_io(sock, IORING_OP_SEND, buf, op_len(len), MSG_NOSIGNAL);
 }
 
@@ -29,6 +33,8 @@ ssize_t weft_sock_send(weft_sock *sock, const void *buf, size_t len)
 	const char *p = buf;
 	size_t done = 0;
 
+	if (!buf && len)
+		return -EINVAL;
 	do {
 		ssize_t n = weft_sock_send_some(sock, p + done, len - done);
 		if (n < 0)
@@ -93,6 +99,8 @@ ssize_t weft_sock_sendfile(weft_sock *sock, int fd, off_t off, size_t count)
 {
 	if (!sock || off < 0)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	/* Count 0 is "to the end of the file" here (net.h), unlike sendfile(2). */
 	return (ssize_t)weft__splice(fd, off, sock->fd, -1, count ? count : WEFT__SPLICE_TO_END);
 }
@@ -135,6 +143,8 @@ int weft_sock_stream(weft_sock *sock, const struct weft_stream_opts *opts, weft_
 
 	if (!sock || !streamp)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	if (!sock->stream) {
 		r = weft_stream_new(&sock->stream, &sock_stream_ops, sock, opts);
 		if (r)

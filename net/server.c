@@ -21,8 +21,7 @@
 #include "engine/module.h"
 #include "sock.h"
 
-#define GRACE_DEFAULT (5 * WEFT_SEC)
-#define ACCEPT_PAUSE  (100 * WEFT_MSEC) /* after running out of fds or memory */
+#define ACCEPT_PAUSE (100 * WEFT_MSEC) /* after running out of fds or memory */
 
 struct weft_server {
 	weft_sock *listener; /* NULL once closed */
@@ -38,7 +37,7 @@ struct weft_server {
 	/* Fibers in shutdown/wait: handed the result when the server stops, so none of them
 	 * touches the server again (weft_tcp_serve frees it right after). */
 	struct weft__list stop_waiters;
-	struct weft__list conns; /* every connection not yet ended (struct conn) */
+	pthread_t thread; /* the loop's (the server may be freed after the loop closed) */
 	struct weft_loop *loop;
 	unsigned nconns;
 	int64_t grace;
@@ -49,7 +48,6 @@ struct weft_server {
 struct conn {
 	weft_server *srv;
 	weft_sock *sock;
-	struct weft__list link; /* in srv->conns */
 };
 
 static void report(weft_server *srv, int err)
@@ -72,7 +70,6 @@ static void conn_end(struct conn *c)
 {
 	weft_server *srv = c->srv;
 
-	weft__list_del(&c->link);
 	weft_sock_close(c->sock);
 	weft__delete(c);
 	if (srv->slots)
@@ -108,7 +105,6 @@ static int spawn_conn(weft_server *srv, weft_group *g, weft_sock *sock)
 		weft__delete(c);
 		return r;
 	}
-	weft__list_add_tail(&srv->conns, &c->link);
 	srv->nconns++;
 	return 0;
 }
@@ -155,7 +151,8 @@ static void drain(weft_server *srv, weft_group *g)
 	int r = 0;
 
 	if (srv->grace > 0 &&
-	    !weft_scope_enter(&shield, weft_now() + srv->grace, WEFT_SCOPE_SHIELD)) {
+	    !weft_scope_enter(&shield, weft__deadline_after(weft_now(), srv->grace),
+			      WEFT_SCOPE_SHIELD)) {
 		while (srv->nconns && !r)
 			r = weft_event_wait(srv->idle);
 		weft_scope_exit(&shield);
@@ -163,10 +160,7 @@ static void drain(weft_server *srv, weft_group *g)
 	srv->cancelled = (int)srv->nconns;
 	if (srv->nconns)
 		weft_group_cancel(g);
-	weft_group_close(g);
-	/* A connection task cancelled before it first ran never ran conn_main: end it here. */
-	while (!weft__list_empty(&srv->conns))
-		conn_end(weft__container_of(srv->conns.next, struct conn, link));
+	weft_group_close(g); /* every connection task runs, so each one ended itself */
 }
 
 /* Accept inside our own cancel scope, which a shutdown cancels. Returns why it stopped: 0 for a
@@ -210,8 +204,10 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 	weft_server *srv;
 	int r;
 
-	if (!srvp || !listener || !fn)
+	if (!srvp || !listener || !fn || weft__reserved_bad(opts) || (opts && opts->grace_ns < 0))
 		return -EINVAL;
+	if (weft__sock_check(listener, "weft_server_start"))
+		return -EXDEV;
 	srv = weft__new(weft_server);
 	if (!srv)
 		return -ENOMEM;
@@ -219,11 +215,11 @@ static int server_new(weft_server **srvp, weft_sock *listener, weft_server_fn fn
 		srv->opts = *opts;
 	srv->listener = listener;
 	srv->loop = listener->loop;
+	srv->thread = listener->thread;
 	weft__list_init(&srv->stop_waiters);
-	weft__list_init(&srv->conns);
 	srv->fn = fn;
 	srv->fn_arg = fn_arg;
-	srv->grace = srv->opts.grace_ns > 0 ? srv->opts.grace_ns : GRACE_DEFAULT;
+	srv->grace = srv->opts.grace_ns; /* 0 is no grace, as for weft_server_shutdown */
 	r = weft_event_new(listener->loop, &srv->idle);
 	if (!r && srv->opts.max_conns)
 		r = weft_sem_new(listener->loop, &srv->slots, srv->opts.max_conns,
@@ -283,10 +279,13 @@ static int wait_stopped(weft_server *srv)
 
 int weft_server_shutdown(weft_server *srv, int64_t grace_ns)
 {
+	int r;
+
 	if (!srv || grace_ns < 0)
 		return -EINVAL;
-	if (!weft_task_current())
-		return -EPERM;
+	r = weft__fiber_on(srv->loop); /* -EPERM outside a fiber, -EXDEV from another loop */
+	if (r)
+		return r;
 	if (!srv->stopping) {
 		srv->grace = grace_ns;
 		srv->stopping = true;
@@ -310,6 +309,8 @@ int weft_server_addr(const weft_server *srv, weft_sockaddr *addr)
 {
 	if (!srv || !addr)
 		return -EINVAL;
+	if (weft__owner_check(srv->loop, srv->thread, __func__))
+		return -EXDEV;
 	if (!srv->listener)
 		return -EBADF;
 	return weft_sock_local_addr(srv->listener, addr);
@@ -324,6 +325,8 @@ int weft_server_free(weft_server *srv)
 {
 	if (!srv)
 		return 0;
+	if (weft__owner_check(srv->loop, srv->thread, __func__))
+		return -EXDEV;
 	if (!srv->stopped)
 		return -EBUSY;
 	weft_event_free(srv->idle);

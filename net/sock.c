@@ -33,6 +33,7 @@ int weft__sock_new(weft_sock **sockp, int fd, int family, int type, bool close_o
 	s->family = family;
 	s->type = type;
 	s->loop = loop;
+	s->thread = pthread_self();
 	*sockp = s;
 	return 0;
 }
@@ -68,6 +69,8 @@ int weft_sock_bind(weft_sock *sock, const weft_sockaddr *addr)
 {
 	if (!sock || !weft__addr_valid(addr))
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	return bind(sock->fd, &addr->sa, addr->len) ? -errno : 0;
 }
 
@@ -85,6 +88,8 @@ int weft_sock_connect(weft_sock *sock, const weft_sockaddr *addr)
 
 	if (!sock || !weft__addr_valid(addr))
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	/* A datagram connect only sets the default peer: nothing to wait for. */
 	if (sock->type == SOCK_DGRAM)
 		return connect(sock->fd, &addr->sa, addr->len) ? -errno : 0;
@@ -180,6 +185,8 @@ int weft_sock_close(weft_sock *sock)
 {
 	if (!sock)
 		return 0;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	/* weft_stream_close flushes, then calls back weft__sock_stream_closed for the rest. */
 	if (sock->stream)
 		return weft_stream_close(sock->stream);
@@ -192,6 +199,8 @@ int weft_sock_abort(weft_sock *sock)
 
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	if (sock->fd < 0)
 		return 0;
 	/* A listener's fd may be held by the kernel's accept op: only its close path knows. */
@@ -207,11 +216,15 @@ int weft_sock_shutdown(weft_sock *sock, int how)
 {
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	return shutdown(sock->fd, how) ? -errno : 0;
 }
 
 int weft_sock_fd(const weft_sock *sock)
 {
+	if (sock && weft__sock_check(sock, __func__))
+		return -EXDEV;
 	return sock && sock->fd >= 0 ? sock->fd : -EBADF;
 }
 
@@ -221,6 +234,8 @@ int weft_sock_local_addr(const weft_sock *sock, weft_sockaddr *addr)
 {
 	if (!sock || !addr)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	addr->len = sizeof(addr->ss);
 	return getsockname(sock->fd, &addr->sa, &addr->len) ? -errno : 0;
 }
@@ -229,6 +244,8 @@ int weft_sock_peer_addr(const weft_sock *sock, weft_sockaddr *addr)
 {
 	if (!sock || !addr)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	addr->len = sizeof(addr->ss);
 	return getpeername(sock->fd, &addr->sa, &addr->len) ? -errno : 0;
 }
@@ -237,6 +254,8 @@ int weft_sock_set_nodelay(weft_sock *sock, bool on)
 {
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	return weft__sockopt_int(sock->fd, IPPROTO_TCP, TCP_NODELAY, on);
 }
 
@@ -246,6 +265,8 @@ int weft_sock_set_keepalive(weft_sock *sock, bool on, int idle_s, int interval_s
 
 	if (!sock || idle_s < 0 || interval_s < 0 || count < 0)
 		return -EINVAL;
+	if (weft__sock_check(sock, __func__))
+		return -EXDEV;
 	r = weft__sockopt_int(sock->fd, SOL_SOCKET, SO_KEEPALIVE, on);
 	if (!r && on && idle_s)
 		r = weft__sockopt_int(sock->fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s);

@@ -16,6 +16,7 @@ struct weft_sock {
 	int family;
 	int type;
 	struct weft_loop *loop;
+	pthread_t thread;	    /* the loop's thread (the socket may outlive the loop) */
 	weft_stream *stream;	    /* made by weft_sock_stream, owned by the socket */
 	struct weft__acceptor *acc; /* a listener's multishot accept state (accept.c) */
 };
@@ -35,12 +36,17 @@ static inline ssize_t weft__sock_io(weft_sock *sock, int opcode, const void *add
 
 	if (!sock)
 		return -EINVAL;
-	sqe = weft__op_start(&op);
+	sqe = weft__op_start_on(&op, sock->loop);
 	if (!sqe)
 		return op.res;
 	io_uring_prep_rw(opcode, sqe, sock->fd, addr, len, 0);
 	sqe->msg_flags = (unsigned)flags;
 	return weft__op_wait(&op, sqe);
+}
+/* The entry check of the socket calls that do not block: -EXDEV from other threads and loops. */
+static inline int weft__sock_check(const weft_sock *sock, const char *call)
+{
+	return weft__owner_check(sock->loop, sock->thread, call);
 }
 /* SO_REUSEADDR and/or SO_REUSEPORT, as 0 or a negative errno. */
 int weft__set_reuse(int fd, bool addr, bool port);

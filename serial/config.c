@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 
+#include "engine/module.h"
 #include "port.h"
 
 _Static_assert(VMIN < WEFT__TTY_NCCS && VTIME < WEFT__TTY_NCCS, "termios layout");
@@ -34,6 +35,8 @@ struct tty_want {
 /* Fill in the defaults and check the ranges. */
 static int normalise(const struct weft_serial_config *in, struct weft_serial_config *c)
 {
+	if (weft__reserved_bad(in))
+		return -EINVAL;
 	*c = in ? *in : (struct weft_serial_config){0};
 	if (!c->baud)
 		c->baud = 9600;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 
+#include "engine/module.h"
 #include "port.h"
 
 #define BACKOFF_MIN_NS (100 * WEFT_MSEC)
@@ -84,7 +85,8 @@ int weft_serial_supervise(const char *path, const struct weft_serial_config *con
 	weft_serial *port;
 	int status;
 
-	if (!path || !session || o.backoff_min_ns < 0 || o.backoff_max_ns < 0)
+	if (!path || !session || o.backoff_min_ns < 0 || o.backoff_max_ns < 0 ||
+	    weft__reserved_bad(opts))
 		return -EINVAL;
 	if (!o.backoff_min_ns)
 		o.backoff_min_ns = BACKOFF_MIN_NS;

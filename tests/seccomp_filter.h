@@ -85,6 +85,24 @@ static inline int seccomp_refuse_uring(void)
 	return seccomp_install(code, sizeof(code) / sizeof(code[0]));
 }
 
+/* EPERM for each of the @n (at most 8) system calls @nrs, every other call runs. */
+static inline int seccomp_refuse_calls(const int *nrs, unsigned n)
+{
+	struct sock_filter code[5 + 2 * 8 + 1] = {SECCOMP_TEST_PROLOGUE};
+	unsigned len = 0;
+
+	while (len < sizeof(code) / sizeof(code[0]) && code[len].code)
+		len++;
+	for (unsigned i = 0; i < n && i < 8; i++) {
+		struct sock_filter deny[] = {SECCOMP_TEST_DENY((__u32)nrs[i])};
+
+		code[len++] = deny[0];
+		code[len++] = deny[1];
+	}
+	code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	return seccomp_install(code, (unsigned short)len);
+}
+
 /* A sandbox whose allow-list predates epoll_pwait2 (Linux 5.11): EPERM for that one call. */
 static inline int seccomp_refuse_epoll_pwait2(void)
 {

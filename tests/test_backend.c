@@ -9,13 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "weft.h"
 #include "weft/net.h"
 #include "check_main.h"
+#include "fork_child.h"
 #include "seccomp_filter.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -278,6 +282,149 @@ START_TEST(epoll_pwait2_refused)
 }
 END_TEST
 
+/* ---- io_uring_enter or io_uring_register refused, alone ------------------------------------- */
+
+/* Run @child in a fresh process with its stderr in @text: its exit status (0: passed). */
+static int in_child(int (*child)(int), int arg, char *text, size_t size)
+{
+	int ws = fork_child(child, arg, text, size);
+
+	ck_assert_msg(WIFEXITED(ws), "the child died of signal %d; stderr: %s", WTERMSIG(ws), text);
+	return WEXITSTATUS(ws);
+}
+
+/* In a child: say what failed, exit 1. */
+#define CHILD_EXPECT(cond)                                                                 \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
+			return 1;                                                          \
+		}                                                                          \
+	} while (0)
+
+/* Only @nr refused from the start: AUTO falls back to epoll, and io_uring chosen explicitly
+ * fails at weft_loop_new, where the README says a refusal shows (before: with only
+ * io_uring_register refused, loops were made and failed at their first run). */
+static int refused_alone_child(int nr)
+{
+	const struct weft_loop_opts uring = {.backend = WEFT_BACKEND_URING};
+	weft_loop *l = NULL;
+
+	CHILD_EXPECT(seccomp_refuse_calls(&nr, 1) == 0);
+	CHILD_EXPECT(weft_loop_new(&l, NULL) == 0);
+	CHILD_EXPECT(weft_loop_backend(l) == WEFT_BACKEND_EPOLL);
+	CHILD_EXPECT(weft_run(nap, NULL, NULL) == 0); /* and it runs */
+	CHILD_EXPECT(weft_loop_close(l) == 0);
+	CHILD_EXPECT(weft_loop_new(&l, &uring) == -EPERM);
+	CHILD_EXPECT(weft_run(nap, NULL, &uring) == -EPERM); /* says why on stderr */
+	return 0;
+}
+
+START_TEST(uring_call_refused_alone)
+{
+	static const int calls[] = {__NR_io_uring_enter, __NR_io_uring_register};
+	char text[2048];
+	int r;
+
+	SKIP_WITHOUT_URING("uring_call_refused_alone");
+	r = in_child(refused_alone_child, calls[_i], text, sizeof(text));
+	ck_assert_msg(r == 0, "syscall %d refused: child exit %d; stderr: %s", calls[_i], r, text);
+	ck_assert_msg(strstr(text, "cannot create an event loop: Operation not permitted"),
+		      "stderr: %s", text);
+}
+END_TEST
+
+/* Refused after the loop was made: its run fails with the error and says why (before:
+ * io_uring_enter failing aborted the process; io_uring_register failing said nothing). The
+ * readiness backend the same with its wait refused. */
+#define EPOLL_WAITS (-1) /* refused_later_child: every epoll wait call */
+
+static int refused_later_child(int nr)
+{
+	const int epoll_waits[] = {
+#ifdef __NR_epoll_wait
+	    __NR_epoll_wait,
+#endif
+	    __NR_epoll_pwait, __NR_epoll_pwait2};
+	const struct weft_loop_opts o = {.backend = nr == EPOLL_WAITS ? WEFT_BACKEND_EPOLL
+								      : WEFT_BACKEND_URING};
+	weft_loop *l = NULL;
+	int r;
+
+	CHILD_EXPECT(weft_loop_new(&l, &o) == 0);
+	CHILD_EXPECT(weft_loop_spawn(l, NULL, nap, NULL, NULL) == 0);
+	if (nr == EPOLL_WAITS)
+		CHILD_EXPECT(seccomp_refuse_calls(epoll_waits, sizeof(epoll_waits) /
+								   sizeof(epoll_waits[0])) == 0);
+	else
+		CHILD_EXPECT(seccomp_refuse_calls(&nr, 1) == 0);
+	r = weft_loop_run(l);
+	CHILD_EXPECT(r == -EPERM);
+	CHILD_EXPECT(weft_loop_run(l) == -EPERM); /* for good */
+	CHILD_EXPECT(weft_loop_run_nowait(l) == -EPERM);
+	CHILD_EXPECT(weft_loop_close(l) >= 0); /* frees what it can, never hangs */
+	return 0;
+}
+
+START_TEST(kernel_call_refused_after_loop_new)
+{
+	static const int calls[] = {__NR_io_uring_enter, __NR_io_uring_register, EPOLL_WAITS};
+	static const char *const names[] = {"io_uring_enter", "io_uring_register", "epoll_wait"};
+	char text[2048], want[128];
+	int r;
+
+	if (calls[_i] != EPOLL_WAITS)
+		SKIP_WITHOUT_URING("kernel_call_refused_after_loop_new (uring)");
+	r = in_child(refused_later_child, calls[_i], text, sizeof(text));
+	ck_assert_msg(r == 0, "%s refused: child exit %d; stderr: %s", names[_i], r, text);
+	snprintf(want, sizeof(want), "weft: %s failed: Operation not permitted; this loop cannot",
+		 names[_i]);
+	ck_assert_msg(strstr(text, want), "stderr: %s", text);
+}
+END_TEST
+
+/* ---- RLIMIT_MEMLOCK ----------------------------------------------------------------------------- */
+
+/* Without CAP_IPC_LOCK (dropped here if we run as root) and with RLIMIT_MEMLOCK 0, this kernel
+ * (6.18) refuses every ring with ENOMEM: the message must say that limit is why, with its
+ * value, not blame "kernels before 5.12" (exit 2: this kernel takes the ring anyway). */
+static int memlock_child(int unused)
+{
+	const struct weft_loop_opts uring = {.backend = WEFT_BACKEND_URING};
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	const struct rlimit zero = {0, 0};
+	int r;
+
+	CHILD_EXPECT(syscall(SYS_capget, &h, d) == 0);
+	d[0].effective &= ~(1u << CAP_IPC_LOCK);
+	CHILD_EXPECT(syscall(SYS_capset, &h, d) == 0);
+	CHILD_EXPECT(setrlimit(RLIMIT_MEMLOCK, &zero) == 0);
+	r = weft_run(nap, NULL, &uring);
+	if (r == 0)
+		return 2;
+	CHILD_EXPECT(r == -ENOMEM);
+	CHILD_EXPECT(weft_run(nap, NULL, NULL) == 0); /* AUTO: epoll */
+	return 0;
+}
+
+START_TEST(memlock_zero_says_so)
+{
+	char text[2048];
+	int r;
+
+	SKIP_WITHOUT_URING("memlock_zero_says_so");
+	r = in_child(memlock_child, 0, text, sizeof(text));
+	if (r == 2) {
+		fprintf(stderr, "memlock_zero_says_so: skipped, this kernel takes the ring\n");
+		return;
+	}
+	ck_assert_msg(r == 0, "child exit %d; stderr: %s", r, text);
+	ck_assert_msg(strstr(text, "RLIMIT_MEMLOCK (ulimit -l) is 0 KiB"), "stderr: %s", text);
+	ck_assert_msg(strstr(text, "CAP_IPC_LOCK"), "stderr: %s", text);
+}
+END_TEST
+
 /* ---- choosing a backend -------------------------------------------------------------------- */
 
 START_TEST(auto_prefers_uring)
@@ -416,6 +563,9 @@ static Suite *backend_suite(void)
 	tcase_add_checked_fixture(tc, clear_env, clear_env);
 	tcase_add_test(tc, seccomp_auto_falls_back_to_epoll);
 	tcase_add_test(tc, epoll_pwait2_refused);
+	tcase_add_loop_test(tc, uring_call_refused_alone, 0, 2);
+	tcase_add_loop_test(tc, kernel_call_refused_after_loop_new, 0, 3);
+	tcase_add_test(tc, memlock_zero_says_so);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("choice");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -114,6 +115,50 @@ START_TEST(fd_is_readable_when_io_completes)
 	ck_assert_int_eq(status, 'k');
 	ck_assert_int_eq(weft_task_detach(t), 0);
 	ck_assert_int_eq(weft_loop_run_nowait(l), 0);
+	ck_assert_int_eq(weft_loop_close(l), 0);
+	weft__fd_close(fd[0]);
+	weft__fd_close(fd[1]);
+}
+END_TEST
+
+/*
+ * A completion that a peer's write triggers must make the host fd readable by the time the
+ * write returns - nothing else is armed, and the check does not wait at all, so neither a slow
+ * machine nor a late wake-up can pass for a prompt one. (Under DEFER_TASKRUN the kernel signals
+ * the registered eventfd only from an RCU callback, 12-20 ms later: an embedded loop must not
+ * use it.) The peer writes from this thread: io_uring completes the read as task work on the
+ * way out of that write(2), on the readiness backend the descriptor is ready at once. Pipes and
+ * sockets; the host asks for the fd before the first run, or only after it.
+ */
+START_TEST(host_fd_readable_when_the_peer_write_returns)
+{
+	struct pollfd p = {.events = POLLIN};
+	weft_loop *l;
+	int fd[2], status;
+
+	if (_i == 0)
+		ck_assert_int_eq(pipe(fd), 0);
+	else
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+	ck_assert_int_eq(weft_loop_new(&l, NULL), 0);
+	if (_i == 0)
+		p.fd = weft_loop_fd(l);
+	for (int round = 0; round < 10; round++) {
+		weft_task *t;
+
+		ck_assert_int_eq(weft_loop_spawn(l, &t, reader, &fd[0], NULL), 0);
+		ck_assert_int_eq(weft_loop_run_nowait(l), 1); /* the read is in flight */
+		if (!p.fd)
+			p.fd = weft_loop_fd(l);
+		ck_assert_int_eq(weft_loop_timeout(l), WEFT_FOREVER);
+		ck_assert_int_eq(write(fd[1], "k", 1), 1);
+		ck_assert_msg(poll(&p, 1, 0) == 1, "round %d: the host fd is not readable", round);
+		ck_assert_int_eq(weft_loop_run_nowait(l), 0);
+		ck_assert(weft_task_done(t));
+		ck_assert_int_eq(weft_task_status(t, &status), 0);
+		ck_assert_int_eq(status, 'k');
+		ck_assert_int_eq(weft_task_detach(t), 0);
+	}
 	ck_assert_int_eq(weft_loop_close(l), 0);
 	weft__fd_close(fd[0]);
 	weft__fd_close(fd[1]);
@@ -233,6 +278,7 @@ static Suite *embed_suite(void)
 
 	tcase_add_test(tc, host_drives_timers);
 	tcase_add_test(tc, fd_is_readable_when_io_completes);
+	tcase_add_loop_test(tc, host_fd_readable_when_the_peer_write_returns, 0, 2);
 	tcase_add_test(tc, embedding_errors);
 	tcase_add_test(tc, stop_stays_pending_for_the_next_run);
 	if (!getenv("WEFT_VALGRIND")) /* a thread wakes a sleeping one: see test_thread.c */

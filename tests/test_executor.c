@@ -7,15 +7,19 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <weft.h>
 #include <weft/executor.h>
 #include "check_main.h"
+#include "fork_child.h"
 
 /* ---- jobs and helpers ------------------------------------------------------------------- */
 
@@ -297,6 +301,81 @@ START_TEST(default_pool_after_fork)
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_int_eq(weft_to_thread(square, (void *)7, &res), 0);
 	ck_assert_int_eq(res, 49);
+}
+END_TEST
+
+static atomic_int exit_jobs_done, exit_long_started;
+
+/* Submits to the default pool until the process ends (the pool may be shut down under it:
+ * -EPIPE, -ECANCELED are fine; only touching freed memory is not). */
+static void *submit_until_exit(void *arg)
+{
+	for (;;) {
+		int res = 0;
+
+		if (weft_to_thread(square, (void *)3, &res) == 0 && res == 9)
+			atomic_fetch_add(&exit_jobs_done, 1);
+	}
+	return NULL;
+}
+
+/* Keeps the at-exit shutdown joining for a while, so the other submitter is still at it (and
+ * refused with -EPIPE, over and over) when the shutdown ends. Not an ordering: just a window. */
+static int long_job(void *arg)
+{
+	atomic_store(&exit_long_started, 1);
+	usleep(20 * 1000);
+	return 0;
+}
+
+static void *submit_long(void *arg)
+{
+	weft_to_thread(long_job, NULL, NULL);
+	return NULL;
+}
+
+static weft_pool *exit_pool;
+
+/* Registered before weft's own handler, so it runs after it: the default pool other threads
+ * may hold must still be there (shut down, refusing work), not freed and replaced. */
+static void after_weft_at_exit(void)
+{
+	weft_pool *p = NULL;
+
+	if (weft_pool_default(&p) || p != exit_pool)
+		_exit(3);
+	if (weft_to_thread(square, (void *)3, NULL) != -EPIPE)
+		_exit(4);
+}
+
+/* One thread calls exit() while others submit to the default pool: the at-exit handler must
+ * not free the pool under them (before: ASan saw a use after free in the submit). */
+static int exit_while_submitting(int unused)
+{
+	pthread_t th;
+
+	if (atexit(after_weft_at_exit) || weft_pool_default(&exit_pool))
+		return 2;
+	if (pthread_create(&th, NULL, submit_long, NULL) ||
+	    pthread_create(&th, NULL, submit_until_exit, NULL))
+		return 2;
+	while (!atomic_load(&exit_long_started) || atomic_load(&exit_jobs_done) < 3)
+		sched_yield();
+	exit(0);
+}
+
+START_TEST(exit_while_another_thread_submits)
+{
+	for (int round = 0; round < 20; round++) {
+		char text[512];
+		/* A sanitizer's report may lose the race with exit(): read it, not just the status. */
+		int st = fork_child(exit_while_submitting, 0, text, sizeof(text));
+
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strstr(text, "Sanitizer"),
+			      "round %d: the child %s %d; its stderr: %s", round,
+			      WIFEXITED(st) ? "exited with" : "died of signal",
+			      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), text);
+	}
 }
 END_TEST
 #endif
@@ -780,7 +859,10 @@ static Suite *executor_suite(void)
 	tcase_add_test(misc, to_thread_default_pool_from_thread);
 	if (!getenv("WEFT_VALGRIND")) /* the child's copy of in-flight job records looks leaked */
 #ifndef __SANITIZE_THREAD__	      /* TSan does not support fork() in a multithreaded process */
+	{
 		tcase_add_test(misc, default_pool_after_fork);
+		tcase_add_test(misc, exit_while_another_thread_submits);
+	}
 #endif
 	tcase_add_test(fib, cancelled_fiber_submits_nothing);
 	/* valgrind runs one thread at a time and holds that lock while a loop thread sleeps in

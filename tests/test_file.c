@@ -204,6 +204,19 @@ static int rw_main(void *arg)
 	ck_assert_int_eq(weft_file_pread(f, buf, 4, -1), -EINVAL);
 	ck_assert_int_eq(weft_file_pwrite(f, buf, 4, -1), -EINVAL);
 	ck_assert_int_eq(weft_file_pread(NULL, buf, 4, 0), -EINVAL);
+	/* A NULL buffer with a length, a range past INT64_MAX: -EINVAL, the position kept. */
+	ck_assert_int_eq(weft_file_read(f, NULL, 4), -EINVAL);
+	ck_assert_int_eq(weft_file_write(f, NULL, 4), -EINVAL);
+	ck_assert_int_eq(weft_file_pread(f, NULL, 4, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_pwrite(f, NULL, 4, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_tell(f), 37);
+	ck_assert_int_eq(weft_file_seek(f, INT64_MAX, SEEK_SET), INT64_MAX);
+	ck_assert_int_eq(weft_file_read(f, buf, 4), -EINVAL);
+	ck_assert_int_eq(weft_file_write(f, "abcd", 4), -EINVAL);
+	ck_assert_int_eq(weft_file_read_exactly(f, buf, 4, NULL), -EINVAL);
+	ck_assert_int_eq(weft_file_tell(f), INT64_MAX);
+	ck_assert_int_eq(weft_file_pread(f, buf, 4, INT64_MAX - 1), -EINVAL);
+	ck_assert_int_eq(weft_file_pread(f, buf, 0, INT64_MAX), 0);
 	ck_assert_int_eq(weft_file_close(f), 0);
 
 	/* Writing a read-only file, reading a write-only one: EBADF from the kernel. */
@@ -552,7 +565,7 @@ static int writer_reader(void *arg)
 	for (int r = 0; r < w->rounds; r++) {
 		int64_t off = (int64_t)(r * NFIBERS + w->id) * CHUNK;
 		memset(want, 'a' + (w->id + r) % 26, sizeof(want));
-		ck_assert_int_eq(weft_file_pwrite_all(w->f, want, CHUNK, off, NULL), 0);
+		ck_assert_int_eq(weft_file_pwrite_all(w->f, want, CHUNK, off, NULL), CHUNK);
 		ck_assert_int_eq(weft_file_pread_exactly(w->f, buf, CHUNK, off, NULL), 0);
 		ck_assert_int_eq(memcmp(buf, want, CHUNK), 0);
 	}

@@ -417,6 +417,15 @@ START_TEST(test_bad_specs)
 	    {.kind = WEFT_FRAME_TAGGED, .tagged = {5, 5}},
 	    {.kind = WEFT_FRAME_CUSTOM},
 	    {.kind = (enum weft_frame_kind)42},
+	    /* A maximum no frame fits in: shorter than the header, the delimiter, a tag and
+	     * either; or a fixed size over the stream's read buffer. */
+	    {.kind = WEFT_FRAME_LENGTH, .len_size = 4, .max = 3},
+	    {.kind = WEFT_FRAME_DELIM, .delim = "\r\n", .delim_len = 2, .max = 1},
+	    {.kind = WEFT_FRAME_TAGGED, .len_size = 2, .max = 2},
+	    {.kind = WEFT_FRAME_TAGGED, .delim = "\r\n", .delim_len = 2, .max = 2},
+	    {.kind = WEFT_FRAME_FIXED, .fixed_len = WEFT_STREAM_RBUF_DEFAULT + 1},
+	    /* Flag bits weft does not define. */
+	    {.kind = WEFT_FRAME_DELIM, .delim = "\n", .delim_len = 1, .flags = 1u << 9},
 	};
 	struct script sc = {0};
 	weft_stream *s;
@@ -458,20 +467,116 @@ START_TEST(test_framer_read_copy)
 }
 END_TEST
 
-START_TEST(test_framer_free_leaves_rest)
+/* A length field cut off by the end of the stream is a partial frame (-ENODATA), for a header
+ * exactly as long as the maximum too. */
+START_TEST(test_length_partial_header_at_end)
 {
-	/* Freeing the framer consumes the frame it returned, and nothing more. */
+	const struct weft_frame_spec spec = {.kind = WEFT_FRAME_LENGTH, .len_size = 4, .max = 4};
+	static const uint8_t in[] = {0, 0, 0, 0, 0, 0, 0};
+
+	check_splits(in, sizeof(in), &spec, 0, "0:|No data available|");
+}
+END_TEST
+
+/* A tagged spec whose delimiter starts with the delimited tag: an oversized frame is skipped
+ * through the delimiter after its tag, not one the tag byte itself begins. */
+START_TEST(test_tagged_delim_starts_with_tag)
+{
+	static const char in[] = "\002;abcdefgh\002;\002ok\002;";
+	const struct weft_frame_spec spec = {.kind = WEFT_FRAME_TAGGED,
+					     .delim = "\002;",
+					     .delim_len = 2,
+					     .max = 8,
+					     .flags = WEFT_FRAME_REPORT_SKIPPED};
+
+	check_splits(in, sizeof(in) - 1, &spec, 0, "Message too long|2:ok|EOF|");
+	check_split_pairs(in, sizeof(in) - 1, &spec, "Message too long|2:ok|EOF|");
+}
+END_TEST
+
+/* A user parser that never checks the maximum (lines of any length): it is shown at most max
+ * bytes, and an endless frame drops exactly those, however the bytes arrive. */
+static int any_line(void *arg, const uint8_t *data, size_t avail, size_t max, struct weft_frame *fr)
+{
+	const uint8_t *nl = memchr(data, '\n', avail);
+
+	ck_assert_uint_le(avail, max);
+	if (!nl)
+		return WEFT_FRAME_NEED;
+	fr->len = (size_t)(nl - data) + 1;
+	return WEFT_FRAME_OK;
+}
+
+START_TEST(test_custom_parser_over_max)
+{
+	static const char in[] = "abcdefg\nxy\n";
+	const struct weft_frame_spec spec = {
+	    .kind = WEFT_FRAME_CUSTOM, .parse = any_line, .max = 4};
+
+	check_splits(in, sizeof(in) - 1, &spec, 0, "Message too long|0:efg\\0a|0:xy\\0a|EOF|");
+}
+END_TEST
+
+/* Bad arguments fail before a frame is taken: the frame is still there for the next call. */
+START_TEST(test_framer_read_bad_args)
+{
 	const struct weft_frame_spec spec = {
 	    .kind = WEFT_FRAME_DELIM, .delim = ";", .delim_len = 1};
-	struct script sc = {.data = (const uint8_t *)"a;b;c", .len = 5};
-	struct weft_frame fr;
+	struct script sc = {.data = (const uint8_t *)"ab;", .len = 3};
 	weft_stream *s;
 	weft_framer *f;
-	char rest[8] = {0};
-	size_t got;
+	char buf[4];
 
 	ck_assert_int_eq(weft_stream_new(&s, &script_ops, &sc, NULL), 0);
 	ck_assert_int_eq(weft_framer_new(&f, s, &spec), 0);
+	ck_assert_int_eq(weft_framer_read(f, NULL, 10, NULL), -EINVAL);
+	ck_assert_int_eq(weft_framer_read(NULL, buf, sizeof(buf), NULL), -EINVAL);
+	ck_assert_int_eq(weft_framer_read(f, buf, sizeof(buf), NULL), 2);
+	ck_assert_int_eq(memcmp(buf, "ab", 2), 0);
+	weft_framer_free(f);
+	weft_stream_free(s);
+}
+END_TEST
+
+/* A framer of ";"-ended frames over "a;b;c", handed over in one read. */
+static weft_framer *semicolons(struct script *sc, weft_stream **s)
+{
+	const struct weft_frame_spec spec = {
+	    .kind = WEFT_FRAME_DELIM, .delim = ";", .delim_len = 1};
+	weft_framer *f;
+
+	*sc = (struct script){.data = (const uint8_t *)"a;b;c", .len = 5};
+	ck_assert_int_eq(weft_stream_new(s, &script_ops, sc, NULL), 0);
+	ck_assert_int_eq(weft_framer_new(&f, *s, &spec), 0);
+	return f;
+}
+
+/* A returned frame has left the stream already, so the framer may outlive its stream. */
+START_TEST(test_framer_free_after_stream)
+{
+	struct script sc;
+	struct weft_frame fr;
+	weft_stream *s;
+	weft_framer *f = semicolons(&sc, &s);
+
+	ck_assert_int_eq(weft_framer_next(f, &fr), 2);
+	ck_assert_int_eq(memcmp(fr.data, "a;", 2), 0);
+	ck_assert_uint_eq(weft_stream_buffered(s), 3);
+	weft_stream_free(s);
+	weft_framer_free(f);
+}
+END_TEST
+
+START_TEST(test_framer_free_leaves_rest)
+{
+	/* Freeing the framer consumes the frame it returned, and nothing more. */
+	struct script sc;
+	struct weft_frame fr;
+	weft_stream *s;
+	weft_framer *f = semicolons(&sc, &s);
+	char rest[8] = {0};
+	size_t got;
+
 	ck_assert_int_eq(weft_framer_next(f, &fr), 2);
 	ck_assert_int_eq(weft_framer_next(f, &fr), 2);
 	weft_framer_free(f);
@@ -676,6 +781,11 @@ static Suite *frame_suite(void)
 	tcase_add_test(tc, test_bad_specs);
 	tcase_add_test(tc, test_framer_read_copy);
 	tcase_add_test(tc, test_framer_free_leaves_rest);
+	tcase_add_test(tc, test_length_partial_header_at_end);
+	tcase_add_test(tc, test_tagged_delim_starts_with_tag);
+	tcase_add_test(tc, test_custom_parser_over_max);
+	tcase_add_test(tc, test_framer_read_bad_args);
+	tcase_add_test(tc, test_framer_free_after_stream);
 	tcase_add_test(tc, test_pty_tagged);
 	tcase_add_test(tc, test_pty_every_split);
 	tcase_add_test(tc, test_pty_deadline_mid_frame);

@@ -2,7 +2,9 @@
 /* Waiting on many tasks: gather, wait, as_completed, wait_for, join shields, task groups. */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "weft.h"
 
@@ -227,10 +229,11 @@ static int m_gather_deadline_past(void *arg)
 	ck_assert_int_eq(weft_scope_enter(&s, weft_now() - 1, 0), 0);
 	ck_assert_int_eq(weft_gather(t, 2, st, 0), -ETIMEDOUT);
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
-	/* Cancelled before they ever ran, and all consumed. */
+	/* Cancelled before they ever ran, yet run (trio's rule): their first checkpoint said so. */
 	ck_assert_int_eq(st[0], -ECANCELED);
 	ck_assert_int_eq(st[1], -ECANCELED);
-	ck_assert(!jobs[0].finished && !jobs[1].finished);
+	ck_assert(jobs[0].finished && jobs[1].finished);
+	ck_assert_int_eq(jobs[0].slept, -ECANCELED);
 	return 0;
 }
 
@@ -806,7 +809,7 @@ END_TEST
 
 static int m_group_child_fails(void *arg)
 {
-	struct job jobs[3];
+	struct job jobs[4];
 	weft_group *g;
 	int64_t t0 = weft_now();
 
@@ -820,9 +823,11 @@ static int m_group_child_fails(void *arg)
 	ck_assert_int_eq(weft_sleep(LONG_SLEEP), -ECANCELED);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
 	ck_assert_int_eq(weft_checkpoint(), -ECANCELED);
-	/* Spawning into it now is refused. */
-	ck_assert_int_eq(weft_group_spawn(g, job_fn, &jobs[0], NULL), -ECANCELED);
+	/* A child spawned into it now starts cancelled. */
+	job_set(&jobs[3], 5000, 0);
+	ck_assert_int_eq(weft_group_spawn(g, job_fn, &jobs[3], NULL), 0);
 	ck_assert_int_eq(weft_group_close(g), -EIO);
+	ck_assert_int_eq(jobs[3].slept, -ECANCELED);
 	ck_assert_int_eq(jobs[0].slept, -ECANCELED);
 	ck_assert_int_eq(jobs[2].slept, -ECANCELED);
 	ck_assert(jobs[0].finished && jobs[2].finished);
@@ -896,7 +901,7 @@ END_TEST
 
 static int m_group_cancel(void *arg)
 {
-	struct job jobs[2];
+	struct job jobs[3];
 	weft_group *g;
 
 	ck_assert_int_eq(weft_group_open(&g), 0);
@@ -908,13 +913,15 @@ static int m_group_cancel(void *arg)
 	weft_group_cancel(g);
 	weft_group_cancel(g); /* twice is harmless */
 	ck_assert_int_eq(weft_checkpoint(), -ECANCELED);
-	ck_assert_int_eq(weft_group_spawn(g, job_fn, &jobs[0], NULL), -ECANCELED);
+	job_set(&jobs[2], 5000, 0);
+	ck_assert_int_eq(weft_group_spawn(g, job_fn, &jobs[2], NULL), 0); /* starts cancelled */
 	ck_assert_int_eq(weft_group_close(g), -ECANCELED);
+	ck_assert_int_eq(jobs[2].slept, -ECANCELED);
 	for (int i = 0; i < 2; i++)
 		ck_assert_int_eq(jobs[i].slept, -ECANCELED);
 	ck_assert_int_eq(weft_checkpoint(), 0);
 
-	/* Cancelled before the children ever ran: they never run. */
+	/* Cancelled before the children ever ran: they run, and their first checkpoint says so. */
 	ck_assert_int_eq(weft_group_open(&g), 0);
 	for (int i = 0; i < 2; i++) {
 		job_set(&jobs[i], 5000, 0);
@@ -922,8 +929,10 @@ static int m_group_cancel(void *arg)
 	}
 	weft_group_cancel(g);
 	ck_assert_int_eq(weft_group_close(g), -ECANCELED);
-	for (int i = 0; i < 2; i++)
-		ck_assert(!jobs[i].finished);
+	for (int i = 0; i < 2; i++) {
+		ck_assert(jobs[i].finished);
+		ck_assert_int_eq(jobs[i].slept, -ECANCELED);
+	}
 	weft_group_cancel(NULL);
 	return 0;
 }
@@ -1095,9 +1104,9 @@ static int m_group_deadline(void *arg)
 	}
 	ck_assert_int_eq(weft_group_close(g), -ETIMEDOUT);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++) { /* the deadline reached them through their scopes (trio) */
 		ck_assert(jobs[i].finished);
-		ck_assert_int_eq(jobs[i].slept, -ECANCELED);
+		ck_assert_int_eq(jobs[i].slept, -ETIMEDOUT);
 	}
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
 
@@ -1112,9 +1121,9 @@ static int m_group_deadline(void *arg)
 	ck_assert_int_eq(weft_sleep(LONG_SLEEP), -ETIMEDOUT);
 	ck_assert_int_eq(weft_group_close(g), -ETIMEDOUT);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++) { /* the deadline reached them through their scopes (trio) */
 		ck_assert(jobs[i].finished);
-		ck_assert_int_eq(jobs[i].slept, -ECANCELED);
+		ck_assert_int_eq(jobs[i].slept, -ETIMEDOUT);
 	}
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
 	return 0;
@@ -1123,6 +1132,294 @@ static int m_group_deadline(void *arg)
 START_TEST(group_scope_deadline)
 {
 	ck_assert_int_eq(run_main(m_group_deadline, NULL), 0);
+}
+END_TEST
+
+/* ---- trio semantics: inherited scopes, start, every error --------------------------------- */
+
+struct inherit {
+	weft_event *ev;
+	int child_r;
+	bool shielded; /* the body is in its shield */
+};
+
+/* Report started (for weft_group_start), sleep until cancelled or timed out, say so. */
+static int inherit_child(void *arg)
+{
+	struct inherit *in = arg;
+
+	weft_task_started(NULL); /* -EINVAL when spawned plainly: harmless */
+	in->child_r = weft_sleep(LONG_SLEEP);
+	weft_event_set(in->ev);
+	return in->child_r;
+}
+
+/* The group's body is shielded, waiting for the child to end: only a scope around the group
+ * that reaches the child directly can end it (it used to be cancelled only at close). */
+static void shielded_body_waits(struct inherit *in)
+{
+	weft_scope sh;
+
+	ck_assert_int_eq(weft_scope_enter(&sh, weft_now() + 30 * WEFT_SEC, WEFT_SCOPE_SHIELD), 0);
+	in->shielded = true;
+	ck_assert_int_eq(weft_event_wait(in->ev), 0);
+	ck_assert_int_eq(weft_scope_exit(&sh), 0);
+}
+
+static int m_inherit_deadline(void *arg)
+{
+	struct inherit in = {0};
+	weft_scope s;
+	weft_group *g;
+
+	ck_assert_int_eq(weft_event_new(NULL, &in.ev), 0);
+	ck_assert_int_eq(weft_scope_enter(&s, weft_now() + 10 * WEFT_MSEC, 0), 0);
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_spawn(g, inherit_child, &in, NULL), 0);
+	shielded_body_waits(&in);
+	ck_assert_int_eq(in.child_r, -ETIMEDOUT);
+	ck_assert_int_eq(weft_group_close(g), -ETIMEDOUT); /* not a failure of the child's */
+	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
+	ck_assert_int_eq(weft_event_free(in.ev), 0);
+	return 0;
+}
+
+static int m_inherit_scope_cancel(void *arg)
+{
+	struct inherit in = {0};
+	weft_scope s;
+	weft_group *g;
+
+	ck_assert_int_eq(weft_event_new(NULL, &in.ev), 0);
+	ck_assert_int_eq(weft_scope_enter(&s, WEFT_FOREVER, 0), 0);
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_start(g, inherit_child, &in, NULL, NULL), 0); /* it is parked */
+	weft_scope_cancel(&s);
+	shielded_body_waits(&in);
+	ck_assert_int_eq(in.child_r, -ECANCELED);
+	ck_assert_int_eq(weft_group_close(g), -ECANCELED);
+	ck_assert_int_eq(weft_scope_exit(&s), -ECANCELED);
+	ck_assert_int_eq(weft_event_free(in.ev), 0);
+	return 0;
+}
+
+/* Opens a group, starts a child and waits for it in a shield. */
+static int inherit_opener(void *arg)
+{
+	struct inherit *in = arg;
+	weft_group *g;
+
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_start(g, inherit_child, in, NULL, NULL), 0);
+	shielded_body_waits(in);
+	return weft_group_close(g);
+}
+
+static int m_inherit_task_cancel(void *arg)
+{
+	struct inherit in = {0};
+	weft_task *t;
+
+	ck_assert_int_eq(weft_event_new(NULL, &in.ev), 0);
+	ck_assert_int_eq(weft_spawn(&t, inherit_opener, &in, NULL), 0);
+	while (!in.shielded)
+		ck_assert_int_eq(weft_yield(), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft_task_cancel(t), 0); /* the opener itself: its children too */
+	ck_assert_int_eq(join_ok(t), -ECANCELED);
+	ck_assert_int_eq(in.child_r, -ECANCELED);
+	ck_assert_int_eq(weft_event_free(in.ev), 0);
+	return 0;
+}
+
+START_TEST(group_children_inherit_scopes)
+{
+	ck_assert_int_eq(run_main(m_inherit_deadline, NULL), 0);
+	ck_assert_int_eq(run_main(m_inherit_scope_cancel, NULL), 0);
+	ck_assert_int_eq(run_main(m_inherit_task_cancel, NULL), 0);
+}
+END_TEST
+
+static int started_value(void *arg)
+{
+	ck_assert_int_eq(weft_task_started(arg), 0);
+	ck_assert_int_eq(weft_task_started(arg), -EINVAL); /* once */
+	return weft_sleep(LONG_SLEEP);
+}
+
+static int fail_now(void *arg)
+{
+	return (int)(intptr_t)arg;
+}
+
+static int sleep_before_start(void *arg)
+{
+	int r = weft_sleep(LONG_SLEEP);
+
+	*(int *)arg = r;
+	if (!r)
+		weft_task_started(NULL);
+	return r;
+}
+
+static int m_group_start(void *arg)
+{
+	weft_group *g;
+	weft_scope s;
+	void *v = NULL;
+	int slept = 1;
+
+	ck_assert_int_eq(weft_task_started(NULL), -EINVAL); /* nobody starts us */
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	/* Reports started with a value: the starter gets it, the child runs on in the group. */
+	ck_assert_int_eq(weft_group_start(g, started_value, (void *)77, NULL, &v), 0);
+	ck_assert_ptr_eq(v, (void *)77);
+	/* A failure before it reported is the starter's, not the group's. */
+	ck_assert_int_eq(weft_group_start(g, fail_now, (void *)(intptr_t)-EIO, NULL, NULL), -EIO);
+	ck_assert_int_eq(weft_group_start(g, fail_now, (void *)5, NULL, NULL), -ECHILD);
+	ck_assert_int_eq(weft_checkpoint(), 0); /* the group was not cancelled by either */
+	/* The starter's deadline passes first: the child is cancelled and waited for. */
+	ck_assert_int_eq(weft_scope_enter(&s, weft_now() + 5 * WEFT_MSEC, 0), 0);
+	ck_assert_int_eq(weft_group_start(g, sleep_before_start, &slept, NULL, NULL), -ETIMEDOUT);
+	ck_assert_int_eq(slept, -ECANCELED);
+	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
+	ck_assert_int_eq(weft_group_start(NULL, fail_now, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(weft_group_start(g, NULL, NULL, NULL, NULL), -EINVAL);
+	weft_group_cancel(g); /* ends the started child */
+	ck_assert_int_eq(weft_group_close(g), -ECANCELED);
+	return 0;
+}
+
+START_TEST(group_start)
+{
+	ck_assert_int_eq(weft_task_started(NULL), -EPERM);
+	ck_assert_int_eq(weft_group_start(NULL, fail_now, NULL, NULL, NULL), -EPERM);
+	ck_assert_int_eq(run_main(m_group_start, NULL), 0);
+}
+END_TEST
+
+/* Parks, and fails differently when cancelled: a cleanup that fails is a failure too. */
+static int fail_on_cancel(void *arg)
+{
+	return weft_sleep(LONG_SLEEP) == -ECANCELED ? -EPIPE : 0;
+}
+
+static int m_group_errors(void *arg)
+{
+	struct weft_group_error e[3];
+	weft_group *g;
+	size_t n = 0;
+
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_on_cancel, NULL, NULL), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_now, (void *)(intptr_t)-EIO, NULL), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_now, (void *)(intptr_t)-ENOENT, NULL), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_now, (void *)(intptr_t)-EPERM, NULL), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_now, (void *)0, NULL), 0);
+	ck_assert_int_eq(weft_group_close_errors(g, e, 3, &n), -EIO);
+	ck_assert_uint_eq(n, 4); /* all four, though only three fit */
+	ck_assert_int_eq(e[0].status, -EIO);
+	ck_assert_ptr_eq(e[0].arg, (void *)(intptr_t)-EIO);
+	ck_assert_int_eq(e[1].status, -ENOENT);
+	ck_assert_int_eq(e[2].status, -EPERM);
+	ck_assert_uint_gt(e[2].task_id, e[1].task_id);
+	ck_assert(strncmp(e[0].name, "task-", 5) == 0);
+
+	/* Nothing failed: 0 and none. */
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_spawn(g, fail_now, (void *)0, NULL), 0);
+	ck_assert_int_eq(weft_group_close_errors(g, NULL, 0, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_close_errors(g, NULL, 1, &n), -EINVAL); /* cap without room */
+	ck_assert_int_eq(weft_group_close(g), 0);
+	return 0;
+}
+
+START_TEST(group_all_errors)
+{
+	ck_assert_int_eq(run_main(m_group_errors, NULL), 0);
+}
+END_TEST
+
+static int return_42(void *arg)
+{
+	return 42;
+}
+
+static int m_wait_for_zero(void *arg)
+{
+	struct job jb;
+	weft_task *t;
+	int st = 0;
+
+	/* Not run yet: cancelled, never given the turn it needs. It still runs (trio's rule), and
+	 * what it returned is stored. */
+	ck_assert_int_eq(weft_spawn(&t, return_42, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), -ETIMEDOUT);
+	ck_assert_int_eq(st, 42);
+	/* Parked: cancelled at once. */
+	job_set(&jb, 5000, 0);
+	ck_assert_int_eq(weft_spawn(&t, job_fn, &jb, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), -ETIMEDOUT);
+	ck_assert_int_eq(st, -ECANCELED);
+	/* Already done: its result. */
+	ck_assert_int_eq(weft_spawn(&t, return_42, NULL, NULL), 0);
+	while (!weft_task_done(t))
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), 0);
+	ck_assert_int_eq(st, 42);
+	return 0;
+}
+
+START_TEST(wait_for_zero_timeout)
+{
+	ck_assert_int_eq(run_main(m_wait_for_zero, NULL), 0);
+}
+END_TEST
+
+struct gjoiner {
+	weft_task *target;
+	int r, st;
+};
+
+static int join_it(void *arg)
+{
+	struct gjoiner *j = arg;
+
+	j->r = weft_task_join(j->target, &j->st);
+	return 0;
+}
+
+static int m_join_and_gather(void *arg)
+{
+	struct gjoiner j[2] = {0};
+	struct job jb;
+	weft_task *t, *jt[2];
+	int st = 0;
+
+	/* Two joiners and a gather on one task: each gets the status, the last frees it. */
+	job_set(&jb, 2, 7);
+	ck_assert_int_eq(weft_spawn(&t, job_fn, &jb, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		j[i].target = t;
+		ck_assert_int_eq(weft_spawn(&jt[i], join_it, &j[i], NULL), 0);
+	}
+	ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_gather(&t, 1, &st, 0), 0);
+	ck_assert_int_eq(st, 7);
+	ck_assert_int_eq(weft_gather(jt, 2, NULL, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(j[i].r, 0);
+		ck_assert_int_eq(j[i].st, st);
+	}
+	return 0;
+}
+
+START_TEST(join_many_and_gather)
+{
+	ck_assert_int_eq(run_main(m_join_and_gather, NULL), 0);
 }
 END_TEST
 
@@ -1225,6 +1522,11 @@ static Suite *group_suite(void)
 	tcase_add_test(tc, group_close_not_innermost);
 	tcase_add_test(tc, group_scope_deadline);
 	tcase_add_test(tc, group_thousand_children);
+	tcase_add_test(tc, group_children_inherit_scopes);
+	tcase_add_test(tc, group_start);
+	tcase_add_test(tc, group_all_errors);
+	tcase_add_test(tc, wait_for_zero_timeout);
+	tcase_add_test(tc, join_many_and_gather);
 	suite_add_tcase(s, tc);
 	return s;
 }

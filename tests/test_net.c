@@ -16,11 +16,22 @@
 
 /* ---- addresses ----------------------------------------------------------------------------- */
 
+/* @text parses to exactly @want. */
+static void addr_round_trip(const char *text, const weft_sockaddr *want)
+{
+	weft_sockaddr b;
+
+	ck_assert_int_eq(weft_addr_parse(&b, text), 0);
+	ck_assert_int_eq(b.len, want->len);
+	ck_assert(!memcmp(&b.ss, &want->ss, want->len));
+}
+
 START_TEST(addr_parse_format)
 {
 	static const char *const good[] = {
-	    "127.0.0.1:80", "0.0.0.0:0",  "[::1]:65535", "[fe80::1%1]:8080",
-	    "/tmp/x.sock",  "./rel.sock", "@abstract",	 "255.255.255.255:1",
+	    "127.0.0.1:80",  "0.0.0.0:0",  "[::1]:65535", "[fe80::1%1]:8080",
+	    "/tmp/x.sock",   "./rel.sock", "@abstract",	  "255.255.255.255:1",
+	    "unix:rel.sock", "unix:@file", "unix:a",
 	};
 	char buf[WEFT_ADDR_STRLEN];
 	weft_sockaddr a;
@@ -29,11 +40,28 @@ START_TEST(addr_parse_format)
 		ck_assert_msg(weft_addr_parse(&a, good[i]) == 0, "%s", good[i]);
 		ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), (int)strlen(good[i]));
 		ck_assert_str_eq(buf, good[i]);
+		addr_round_trip(buf, &a);
 	}
-	addr_of(&a, "unix:rel.sock");
-	ck_assert_int_eq(a.sa.sa_family, AF_UNIX);
-	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 8);
-	ck_assert_str_eq(buf, "rel.sock");
+	/* A relative path formats with its "unix:", and one starting with '@' is not abstract. */
+	addr_of(&a, "unix:@file");
+	ck_assert_str_eq(a.un.sun_path, "@file");
+	ck_assert_int_eq(weft_addr_unix(&a, "rel.sock"), 0);
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 13);
+	ck_assert_str_eq(buf, "unix:rel.sock");
+	/* The longest relative path fits WEFT_ADDR_STRLEN with its prefix, and parses back. */
+	memset(buf, 'p', sizeof(a.un.sun_path) - 1);
+	buf[sizeof(a.un.sun_path) - 1] = 0;
+	ck_assert_int_eq(weft_addr_unix(&a, buf), 0);
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 5 + 107);
+	addr_round_trip(buf, &a);
+	/* The longest abstract name fills sun_path: '@' and 107 bytes (found by fuzz_addr). */
+	memset(buf, 'n', sizeof(a.un.sun_path));
+	buf[0] = '@';
+	buf[sizeof(a.un.sun_path)] = 0;
+	ck_assert_int_eq(weft_addr_parse(&a, buf), 0);
+	ck_assert_int_eq(a.len, sizeof(a.un));
+	ck_assert_int_eq(weft_addr_format(&a, buf, sizeof(buf)), 108);
+	addr_round_trip(buf, &a);
 	addr_of(&a, "10.1.2.3:4567");
 	ck_assert_int_eq(weft_addr_port(&a), 4567);
 	ck_assert_int_eq(a.len, sizeof(struct sockaddr_in));
@@ -110,11 +138,48 @@ static int bad_calls_main(void *arg)
 	addr_of(&a, "127.0.0.1:1");
 	ck_assert_int_eq(weft_unix_listen(&s, &a, NULL), -EINVAL);
 	ck_assert_int_eq(weft_tcp_connect_host(&s, "", 80), -EINVAL);
+	/* Flag bits weft does not define. */
+	addr_of(&a, "127.0.0.1:0");
+	ck_assert_int_eq(weft_tcp_listen(&s, &a, &(struct weft_listen_opts){.flags = 1u << 20}),
+			 -EINVAL);
+	ck_assert_int_eq(weft_unix_listen(&s, &un, &(struct weft_listen_opts){.flags = 1u << 20}),
+			 -EINVAL);
 	ck_assert_int_eq(fd_count(), before);
 	return 0;
 }
 
 FIBER_TEST(malformed_nothing_opened, bad_calls_main)
+
+/* A NULL buffer with a length is -EINVAL at once: not -EFAULT, not after parking for data
+ * (there is data waiting here, so the old behaviour shows as -EFAULT instead of a hang). */
+static int null_buffers_main(void *arg)
+{
+	weft_sock *a, *b;
+	unsigned nfds = 0;
+	char c;
+
+	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &a, &b), 0);
+	ck_assert_int_eq(weft_sock_send(b, "x", 1), 1);
+	ck_assert_int_eq(weft_sock_recv(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_sock_send(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_sock_send_some(a, NULL, 10), -EINVAL);
+	ck_assert_int_eq(weft_unix_send_fds(a, NULL, 10, NULL, 0), -EINVAL);
+	ck_assert_int_eq(weft_sock_recv(a, &c, 1), 1); /* the byte is still there */
+	ck_assert_int_eq(weft_sock_send(b, "y", 1), 1);
+	ck_assert_int_eq(weft_unix_recv_fds(a, NULL, 10, NULL, &nfds, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_close(a), 0);
+	ck_assert_int_eq(weft_sock_close(b), 0);
+	ck_assert_int_eq(weft_unix_socketpair(SOCK_DGRAM, &a, &b), 0);
+	ck_assert_int_eq(weft_sock_sendto(b, "x", 1, NULL), 1);
+	ck_assert_int_eq(weft_sock_recvfrom(a, NULL, 10, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_sendto(a, NULL, 10, NULL), -EINVAL);
+	ck_assert_int_eq(weft_sock_recvfrom(a, &c, 1, NULL, NULL), 1);
+	ck_assert_int_eq(weft_sock_close(a), 0);
+	ck_assert_int_eq(weft_sock_close(b), 0);
+	return 0;
+}
+
+FIBER_TEST(null_buffers, null_buffers_main)
 
 static int resolve_main(void *arg)
 {
@@ -869,6 +934,7 @@ static Suite *net_suite(void)
 	tcase_add_test(tc, stream_over_tcp);
 	tcase_add_test(tc, stream_cancel_keeps_data);
 	tcase_add_test(tc, sendv_gather);
+	tcase_add_test(tc, null_buffers);
 	tcase_add_test(tc, sendfile_splice);
 	tcase_add_test(tc, sendfile_deadline_count);
 	tcase_add_test(tc, full_duplex);

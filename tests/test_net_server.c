@@ -306,6 +306,40 @@ static int tcp_serve_main(void *arg)
 
 FIBER_TEST(tcp_serve, tcp_serve_main)
 
+/* A grace of 0 means none, in the options as in weft_server_shutdown(srv, 0): a cancelled
+ * weft_tcp_serve cuts its connections at once (it used to mean a hidden 5 s). */
+static int zero_grace_main(void *arg)
+{
+	struct serve_arg sa = {.grace_ms = 0};
+	struct weft_server_opts bad = {.grace_ns = -1};
+	weft_scope sc;
+	weft_sock *idle, *l;
+	weft_task *t;
+	weft_server *srv;
+	char buf[4];
+
+	ck_assert_int_eq(weft_event_new(NULL, &sa.ready), 0);
+	addr_of(&sa.addr, "127.0.0.1:0");
+	ck_assert_int_eq(weft_spawn(&t, serve_task, &sa, NULL), 0);
+	ck_assert_int_eq(weft_event_wait(sa.ready), 0);
+	ck_assert_int_eq(ping(&sa.addr, &idle), 0);
+	weft_task_cancel(t);
+	/* Half the old default: only a grace period that was really given could outlast it. */
+	ck_assert_int_eq(weft_scope_enter(&sc, weft_now() + 2500 * WEFT_MSEC, 0), 0);
+	ck_assert_int_eq(join_status(t), -ECANCELED);
+	weft_scope_exit(&sc);
+	ck_assert_int_eq(weft_sock_recv(idle, buf, sizeof(buf)), 0);
+	weft_sock_close(idle);
+	weft_event_free(sa.ready);
+	/* Negative is no grace period at all: refused. */
+	l = listen_lo("127.0.0.1", &sa.addr, 0);
+	ck_assert_int_eq(weft_server_start(&srv, l, echo_lines, NULL, &bad), -EINVAL);
+	weft_sock_close(l);
+	return 0;
+}
+
+FIBER_TEST(zero_grace_means_none, zero_grace_main)
+
 /* ---- out of fds: the server keeps running and says so once ------------------------------ */
 
 struct fdstarve {
@@ -608,6 +642,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, graceful_shutdown);
 	tcase_add_test(tc, shutdown_races_accept);
 	tcase_add_test(tc, tcp_serve);
+	tcase_add_test(tc, zero_grace_means_none);
 	tcase_add_loop_test(tc, server_emfile, 0, 2);
 	tcase_add_test(tc, unix_server);
 	tcase_add_test(tc, connect_host);

@@ -8,7 +8,9 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +298,13 @@ START_TEST(bad_args)
 	ck_assert_int_eq(weft_procpool_new(&p, noname, 1, NULL), -EINVAL);
 	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), -EINVAL);
 	o = (struct weft_procpool_opts){.keep_fds = &bad_fd, .nkeep_fds = 1};
+	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), -EINVAL);
+	/* Stacks the worker could not map (or run on) are refused before any fork. */
+	o = (struct weft_procpool_opts){.nworkers = 1, .stack_size = SIZE_MAX};
+	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), -EINVAL);
+	o.stack_size = 100;
+	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), -EINVAL);
+	o = (struct weft_procpool_opts){.keep_fds = &bad_fd, .nkeep_fds = UINT_MAX};
 	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), -EINVAL);
 	assert_no_children();
 

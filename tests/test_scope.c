@@ -206,10 +206,22 @@ static int m_exit_reports_own_deadline(void *arg)
 	weft_scope s;
 	int64_t d = weft_now() + 10 * WEFT_MSEC;
 
-	/* Passed without any blocking call inside: exit still reports it. */
+	/* Passed without any blocking call inside: nothing was caught (trio's cancelled_caught),
+	 * but the scope knows its deadline came (cancel_called). */
 	ck_assert_int_eq(weft_scope_enter(&s, d, 0), 0);
 	spin_until(d + WEFT_MSEC);
+	ck_assert(weft_scope_cancel_called(&s));
+	ck_assert_int_eq(weft_scope_exit(&s), 0);
+	ck_assert(!weft_scope_cancelled_caught(&s));
+
+	/* A checkpoint inside that sees it: caught. */
+	d = weft_now() + 10 * WEFT_MSEC;
+	ck_assert_int_eq(weft_scope_enter(&s, d, 0), 0);
+	spin_until(d + WEFT_MSEC);
+	ck_assert_int_eq(weft_checkpoint(), -ETIMEDOUT);
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
+	ck_assert(weft_scope_cancelled_caught(&s));
+	ck_assert(weft_scope_cancel_called(&s));
 
 	/* Not passed: 0. */
 	ck_assert_int_eq(weft_scope_enter(&s, weft_now() + LONG_SLEEP, 0), 0);
@@ -354,7 +366,9 @@ static int m_shield_own_deadline(void *arg)
 	ck_assert_int_ge(weft_now(), d_sh);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
 	ck_assert_int_eq(weft_scope_exit(&shield), -ETIMEDOUT);
-	ck_assert_int_eq(weft_scope_exit(&outer), -ETIMEDOUT);
+	/* The outer deadline passed too, but the shield caught what the sleep got. */
+	ck_assert(weft_scope_cancel_called(&outer));
+	ck_assert_int_eq(weft_scope_exit(&outer), 0);
 	return 0;
 }
 
@@ -561,36 +575,41 @@ END_TEST
 
 struct tie {
 	weft_task *a;
-	int64_t deadline;
+	weft_scope s, cs; /* the sleeper's scope; the canceller's */
 	int r, exit_r, ck;
+	bool called;
 };
 
+/* Parks in a scope without a deadline: the main task gives it one in the past once it is parked
+ * (weft_scope_reschedule), so the order of events never depends on the machine's speed. */
 static int tie_sleeper(void *arg)
 {
 	struct tie *x = arg;
-	weft_scope s;
 
-	ck_assert_int_eq(weft_scope_enter(&s, x->deadline, 0), 0);
+	ck_assert_int_eq(weft_scope_enter(&x->s, WEFT_FOREVER, 0), 0);
 	x->r = weft_sleep(LONG_SLEEP);
 	x->ck = weft_checkpoint();
-	x->exit_r = weft_scope_exit(&s);
+	x->called = weft_scope_cancel_called(&x->s);
+	x->exit_r = weft_scope_exit(&x->s);
 	return 0;
 }
 
 /* Both hit while the sleeper is parked: the cancel first, then the deadline timer. */
 static int m_tie_cancel_first(void *arg)
 {
-	struct tie x = {.deadline = weft_now() + 20 * WEFT_MSEC};
+	struct tie x = {0};
 
 	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
 	yield_until_parked(x.a);
-	spin_until(x.deadline + 2 * WEFT_MSEC);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, weft_now() - 1), 0); /* fires next turn */
 	ck_assert_int_eq(weft_task_cancel(x.a), 0);
 	ck_assert_int_eq(join_ok(x.a), 0);
 	ck_assert_int_eq(x.r, -ECANCELED);
 	ck_assert_int_eq(x.ck, -ECANCELED);
-	/* The scope itself was not cancelled: its exit reports its own deadline. */
-	ck_assert_int_eq(x.exit_r, -ETIMEDOUT);
+	/* The task-wide cancel is beyond the scope: the scope did not catch it, though its
+	 * deadline passed (cancel_called). */
+	ck_assert_int_eq(x.exit_r, 0);
+	ck_assert(x.called);
 	return 0;
 }
 
@@ -600,38 +619,149 @@ START_TEST(cancel_wins_tie_cancel_first)
 }
 END_TEST
 
+/* Parked in a scope of its own; when that times out, it cancels the sleeper. */
 static int tie_canceller(void *arg)
 {
 	struct tie *x = arg;
 
-	/* Due just before the sleeper's deadline: both timers fire in the same turn, this task is
-	 * queued first, and it runs after the deadline has interrupted the sleeper but before the
-	 * sleeper runs. */
-	ck_assert_int_eq(weft_sleep_until(x->deadline - 1), 0);
+	ck_assert_int_eq(weft_scope_enter(&x->cs, WEFT_FOREVER, 0), 0);
+	ck_assert_int_eq(weft_sleep(LONG_SLEEP), -ETIMEDOUT);
+	weft_scope_exit(&x->cs);
 	return weft_task_cancel(x->a);
 }
 
 static int m_tie_deadline_first(void *arg)
 {
-	struct tie x = {.deadline = weft_now() + 20 * WEFT_MSEC};
+	struct tie x = {0};
 	weft_task *c;
+	int64_t now;
 
 	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
 	ck_assert_int_eq(weft_spawn(&c, tie_canceller, &x, NULL), 0);
 	yield_until_parked(x.a);
 	yield_until_parked(c);
-	spin_until(x.deadline + 2 * WEFT_MSEC);
+	/* Both deadlines in the past, the canceller's first: both timers fire in the next turn in
+	 * that order, so the canceller runs after the deadline has interrupted the sleeper but
+	 * before the sleeper runs. */
+	now = weft_now();
+	ck_assert_int_eq(weft_scope_reschedule(&x.cs, now - 2), 0);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, now - 1), 0);
 	ck_assert_int_eq(join_ok(c), 0);
 	ck_assert_int_eq(join_ok(x.a), 0);
 	ck_assert_int_eq(x.r, -ECANCELED);
 	ck_assert_int_eq(x.ck, -ECANCELED);
-	ck_assert_int_eq(x.exit_r, -ETIMEDOUT);
+	ck_assert_int_eq(x.exit_r, 0);
+	ck_assert(x.called);
 	return 0;
 }
 
 START_TEST(cancel_wins_tie_deadline_first)
 {
 	ck_assert_int_eq(run_main(m_tie_deadline_first, NULL), 0);
+}
+END_TEST
+
+/* ---- changing a scope after entry ------------------------------------------------------- */
+
+struct resched {
+	weft_scope s;
+	int64_t deadline;
+	weft_event *ev;
+	int r, exit_r;
+	bool caught, entered;
+};
+
+/* Wait for the event inside a scope the main task changes while we are parked. */
+static int resched_waiter(void *arg)
+{
+	struct resched *x = arg;
+
+	ck_assert_int_eq(weft_scope_enter(&x->s, x->deadline, 0), 0);
+	x->entered = true;
+	x->r = weft_event_wait(x->ev);
+	x->exit_r = weft_scope_exit(&x->s);
+	x->caught = weft_scope_cancelled_caught(&x->s);
+	return 0;
+}
+
+static int m_reschedule(void *arg)
+{
+	struct resched x = {.deadline = WEFT_FOREVER};
+	weft_task *t;
+
+	/* Earlier: a parked call follows at once. */
+	ck_assert_int_eq(weft_event_new(NULL, &x.ev), 0);
+	ck_assert_int_eq(weft_spawn(&t, resched_waiter, &x, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft_scope_deadline(&x.s), WEFT_FOREVER);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, weft_now() + WEFT_MSEC), 0);
+	ck_assert_int_eq(join_ok(t), 0);
+	ck_assert_int_eq(x.r, -ETIMEDOUT);
+	ck_assert_int_eq(x.exit_r, -ETIMEDOUT);
+	ck_assert(x.caught);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, WEFT_FOREVER), -EINVAL); /* closed */
+
+	/* Later (here: none): the old deadline passes and nothing happens. */
+	x = (struct resched){.deadline = weft_now() + 300 * WEFT_MSEC, .ev = x.ev};
+	ck_assert_int_eq(weft_spawn(&t, resched_waiter, &x, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft_scope_reschedule(&x.s, WEFT_FOREVER), 0);
+	ck_assert_int_eq(weft_sleep_until(x.deadline + 20 * WEFT_MSEC), 0);
+	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
+	weft_event_set(x.ev);
+	ck_assert_int_eq(join_ok(t), 0);
+	ck_assert_int_eq(x.r, 0);
+	ck_assert_int_eq(x.exit_r, 0);
+	ck_assert_int_eq(weft_scope_reschedule(NULL, 0), -EINVAL);
+	ck_assert_int_eq(weft_event_free(x.ev), 0);
+	return 0;
+}
+
+START_TEST(scope_reschedule)
+{
+	ck_assert_int_eq(run_main(m_reschedule, NULL), 0);
+}
+END_TEST
+
+/* Inside a cancelled outer scope, parked in a shield the main task then lowers. */
+static int shield_waiter(void *arg)
+{
+	struct resched *x = arg;
+	weft_scope outer;
+
+	ck_assert_int_eq(weft_scope_enter(&outer, WEFT_FOREVER, 0), 0);
+	weft_scope_cancel(&outer);
+	ck_assert_int_eq(weft_scope_enter(&x->s, WEFT_FOREVER, WEFT_SCOPE_SHIELD), 0);
+	x->entered = true;
+	x->r = weft_event_wait(x->ev);
+	x->exit_r = weft_scope_exit(&x->s);
+	ck_assert_int_eq(weft_scope_exit(&outer), -ECANCELED); /* the outer one caught it */
+	return 0;
+}
+
+static int m_shield_toggle(void *arg)
+{
+	struct resched x = {0};
+	weft_task *t;
+
+	ck_assert_int_eq(weft_event_new(NULL, &x.ev), 0);
+	ck_assert_int_eq(weft_spawn(&t, shield_waiter, &x, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(weft_scope_shield(&x.s, true), 0); /* already: no change */
+	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
+	ck_assert_int_eq(weft_scope_shield(&x.s, false), 0); /* the outer cancel gets in */
+	ck_assert_int_eq(join_ok(t), 0);
+	ck_assert_int_eq(x.r, -ECANCELED);
+	ck_assert_int_eq(x.exit_r, 0);
+	ck_assert(!weft_scope_cancel_called(&x.s));
+	ck_assert_int_eq(weft_scope_shield(NULL, true), -EINVAL);
+	ck_assert_int_eq(weft_event_free(x.ev), 0);
+	return 0;
+}
+
+START_TEST(scope_shield_toggle)
+{
+	ck_assert_int_eq(run_main(m_shield_toggle, NULL), 0);
 }
 END_TEST
 
@@ -691,6 +821,8 @@ static Suite *scope_suite(void)
 	tcase_add_test(tc, scope_cancel_self);
 	tcase_add_test(tc, cancel_wins_tie_cancel_first);
 	tcase_add_test(tc, cancel_wins_tie_deadline_first);
+	tcase_add_test(tc, scope_reschedule);
+	tcase_add_test(tc, scope_shield_toggle);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 #include "engine/delim.h"
 #include "engine/op.h"
 #include "check_main.h"
+#include "test_stream_pipe.h"
 
 /* ---- a scripted transport ------------------------------------------------------------------ */
 
@@ -227,6 +228,79 @@ static void lines_at_every_split(const char *in, const char *delim, const char *
 	}
 }
 
+/* read(-1) with a limit: everything to the end, whatever the chunking; one byte over the limit
+ * is -EMSGSIZE with the first @max bytes delivered and the rest still in the stream. */
+START_TEST(read_to_end_at_every_split)
+{
+	for (size_t chunk = 1; chunk <= 12; chunk++) {
+		struct script sc = {0};
+		weft_stream *s = script_stream(&sc, "hello world", chunk, 0, 0);
+		char buf[32];
+		size_t got = 99;
+
+		ck_assert_int_eq(weft_stream_read_to_end(s, buf, 10, &got), -EMSGSIZE);
+		ck_assert_uint_eq(got, 10);
+		ck_assert_int_eq(memcmp(buf, "hello worl", 10), 0);
+		ck_assert_int_eq(weft_stream_read(s, buf, sizeof(buf)), 1);
+		ck_assert_int_eq(buf[0], 'd');
+		ck_assert_int_eq(weft_stream_read_to_end(s, buf, sizeof(buf), &got), 0);
+		weft_stream_free(s);
+
+		s = script_stream(&sc, "hello world", chunk, 0, 0);
+		sc.pos = 0;
+		ck_assert_int_eq(weft_stream_read_to_end(s, buf, 11, NULL), 11); /* exactly max */
+		ck_assert_int_eq(memcmp(buf, "hello world", 11), 0);
+		weft_stream_free(s);
+	}
+}
+END_TEST
+
+START_TEST(read_to_end_after_partial_frame_and_errors)
+{
+	struct script sc = {0};
+	weft_stream *s = script_stream(&sc, "0016abc", 0, 0, 0);
+	const void *d;
+	size_t avail, got = 0;
+	char buf[32];
+
+	/* A length-prefixed frame cut short by the end: what is there comes back. */
+	ck_assert_int_eq(weft_stream_peek(s, 4, &d, &avail), 0);
+	ck_assert_int_eq(weft_stream_peek(s, 4 + 16, &d, &avail), -ENODATA);
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, sizeof(buf), NULL), 7);
+	ck_assert_int_eq(memcmp(buf, "0016abc", 7), 0);
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, 0, NULL), 0); /* at the end: 0 fits */
+	weft_stream_free(s);
+
+	/* Over-long line skipped first, then the rest. */
+	s = script_stream(&sc, "0123456789\ntail", 3, 0, 0);
+	sc.pos = 0;
+	ck_assert_int_eq(weft_stream_read_line(s, buf, 4, 0), -EMSGSIZE);
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, sizeof(buf), NULL), 4);
+	ck_assert_int_eq(memcmp(buf, "tail", 4), 0);
+	weft_stream_free(s);
+
+	/* A reset: the error, and the count of what arrived before it. */
+	sc = (struct script){.read_err = -ECONNRESET};
+	s = script_stream(&sc, "abcdef", 4, 0, 0);
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, sizeof(buf), &got), -ECONNRESET);
+	ck_assert_uint_eq(got, 6);
+	ck_assert_int_eq(memcmp(buf, "abcdef", 6), 0);
+	ck_assert_int_eq(weft_stream_read_to_end(NULL, buf, 1, NULL), -EINVAL);
+	ck_assert_int_eq(weft_stream_read_to_end(s, NULL, 1, NULL), -EINVAL);
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, (size_t)SSIZE_MAX + 1, NULL), -EINVAL);
+	weft_stream_free(s);
+
+	/* max 0 on a stream with data: over the limit at once, nothing consumed. */
+	s = script_stream(&sc, "x", 0, 0, 0);
+	sc.pos = 0;
+	sc.read_err = 0;
+	ck_assert_int_eq(weft_stream_read_to_end(s, buf, 0, &got), -EMSGSIZE);
+	ck_assert_uint_eq(got, 0);
+	ck_assert_uint_eq(weft_stream_buffered(s), 1);
+	weft_stream_free(s);
+}
+END_TEST
+
 START_TEST(read_line_at_every_split)
 {
 	const char *const want[] = {"alpha\n", "\n", "beta\r\n", "gamma"};
@@ -392,6 +466,10 @@ START_TEST(peek_and_consume)
 	ck_assert_int_eq(weft_stream_peek(s, 5, &p, &avail), -ENODATA);
 	ck_assert_uint_eq(avail, 3); /* the short tail is still there to read */
 	ck_assert_int_eq(weft_stream_consume(s, 4), -EINVAL);
+	/* Zero bytes into no buffer, with bytes buffered (found by fuzz_stream: UBSan). */
+	size_t got = 9;
+	ck_assert_int_eq(weft_stream_read_exactly(s, NULL, 0, &got), 0);
+	ck_assert_uint_eq(got, 0);
 	char buf[8];
 	ck_assert_int_eq(weft_stream_read(s, buf, sizeof(buf)), 3);
 	weft_stream_free(s);
@@ -517,19 +595,6 @@ END_TEST
 
 /* ---- a pipe read through the ring ---------------------------------------------------------- */
 
-static ssize_t pipe_read(void *io, void *buf, size_t len)
-{
-	struct weft__op op;
-	struct io_uring_sqe *sqe = weft__op_start(&op);
-
-	if (!sqe)
-		return op.res;
-	io_uring_prep_read(sqe, *(int *)io, buf, (unsigned)len, (uint64_t)-1);
-	ssize_t r = weft__op_wait(&op, sqe);
-
-	return r;
-}
-
 static const struct weft_stream_ops pipe_ops = {.read = pipe_read};
 
 struct piped {
@@ -622,6 +687,63 @@ START_TEST(second_reader_is_busy)
 }
 END_TEST
 
+/* Cut short by a deadline or a cancel: the bytes taken so far are counted, the rest follows. */
+struct to_end {
+	struct piped *p;
+	char buf[16];
+	size_t got;
+};
+
+static int to_end_reader(void *arg)
+{
+	struct to_end *te = arg;
+
+	return (int)weft_stream_read_to_end(te->p->s, te->buf, sizeof(te->buf), &te->got);
+}
+
+static int m_read_to_end_interrupted(void *arg)
+{
+	struct piped p;
+	struct weft_scope sc;
+	struct to_end te = {.p = &p};
+	weft_task *t;
+	char buf[16];
+	size_t got = 0;
+	ssize_t n;
+	int st;
+
+	piped_open(&p);
+	ck_assert_int_eq(write(p.fd[1], "abc", 3), 3);
+	ck_assert_int_eq(weft_scope_enter(&sc, weft_now() + 20 * WEFT_MSEC, 0), 0);
+	ck_assert_int_eq(weft_stream_read_to_end(p.s, buf, sizeof(buf), &got), -ETIMEDOUT);
+	weft_scope_exit(&sc);
+	ck_assert_uint_eq(got, 3);
+	ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+
+	/* Cancelled wherever it is: what it took plus what follows is everything, once. */
+	ck_assert_int_eq(write(p.fd[1], "gh", 2), 2);
+	ck_assert_int_eq(weft_spawn(&t, to_end_reader, &te, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_task_cancel(t), 0);
+	ck_assert_int_eq(weft_task_join(t, &st), 0);
+	ck_assert_int_eq(st, -ECANCELED);
+	ck_assert_int_eq(write(p.fd[1], "def", 3), 3);
+	weft__fd_close(p.fd[1]);
+	p.fd[1] = -1;
+	n = weft_stream_read_to_end(p.s, te.buf + te.got, sizeof(te.buf) - te.got, NULL);
+	ck_assert_int_eq((size_t)n + te.got, 5);
+	ck_assert_int_eq(memcmp(te.buf, "ghdef", 5), 0);
+	piped_close(&p);
+	return 0;
+}
+
+START_TEST(read_to_end_interrupted)
+{
+	ck_assert_int_eq(weft_run(m_read_to_end_interrupted, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -631,6 +753,8 @@ static Suite *stream_suite(void)
 	tcase_add_test(tc, read_goes_direct_then_reports_eof);
 	tcase_add_test(tc, read_exactly_across_chunks_and_eof);
 	tcase_add_test(tc, read_exactly_error_keeps_count);
+	tcase_add_test(tc, read_to_end_at_every_split);
+	tcase_add_test(tc, read_to_end_after_partial_frame_and_errors);
 	tcase_add_test(tc, read_line_at_every_split);
 	tcase_add_test(tc, multibyte_delimiter_at_every_split);
 	tcase_add_test(tc, overlapping_delimiter_at_every_split);
@@ -649,6 +773,7 @@ static Suite *stream_suite(void)
 	tc = tcase_create("ring");
 	tcase_add_test(tc, deadline_keeps_partial_line);
 	tcase_add_test(tc, second_reader_is_busy);
+	tcase_add_test(tc, read_to_end_interrupted);
 	suite_add_tcase(s, tc);
 	return s;
 }

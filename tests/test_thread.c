@@ -56,6 +56,12 @@ static void noop(void *arg)
 {
 }
 
+/* weft_timer_new touches its loop: made on the loop's thread. */
+static int make_timer(void *timerp)
+{
+	return weft_timer_new(weft_loop_current(), timerp, noop, NULL);
+}
+
 START_TEST(wrong_thread_calls_are_refused_and_reported)
 {
 	const struct weft_loop_opts opts = {.debug = WEFT_DEBUG_ON};
@@ -73,10 +79,12 @@ START_TEST(wrong_thread_calls_are_refused_and_reported)
 	ck_assert_int_eq(weft_loop_call(b.loop, nothing, NULL, WEFT_FOREVER, &status), 0);
 	ck_assert_int_eq(weft_event_new(b.loop, &e), 0);
 	ck_assert_int_eq(weft_future_new(b.loop, &f), 0);
-	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), 0);
+	ck_assert_int_eq(weft_loop_call(b.loop, make_timer, &t, WEFT_FOREVER, &status), 0);
+	ck_assert_int_eq(status, 0);
 
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(dup2(fileno(err), 2), 2);
+	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), -EXDEV);
 	ck_assert_int_eq(weft_call_soon(b.loop, noop, NULL), -EXDEV);
 	ck_assert_int_eq(weft_loop_spawn(b.loop, NULL, nothing, NULL, NULL), -EXDEV);
 	ck_assert_int_eq(weft_event_set(e), -EXDEV);
@@ -333,13 +341,17 @@ struct work {
 	int64_t sleep_ns;
 	int result;
 	atomic_int ended; /* set as the task's last act: the call must not return before */
+	atomic_int started;
 	pthread_t ran_on;
 };
 
 static int do_work(void *arg)
 {
 	struct work *w = arg;
-	int r = weft_sleep(w->sleep_ns);
+	int r;
+
+	atomic_store(&w->started, 1);
+	r = weft_sleep(w->sleep_ns);
 
 	w->ran_on = pthread_self();
 	atomic_store(&w->ended, 1);
@@ -429,7 +441,8 @@ static int cancel_the_caller(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_spawn(&t, cancelled_caller, cc, NULL), 0);
-	weft_sleep(20 * WEFT_MSEC);
+	while (!atomic_load(&cc->w.started)) /* cancel a call that is running, however slow */
+		weft_sleep(WEFT_MSEC);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	return weft_task_join(t, NULL);
 }
@@ -481,6 +494,84 @@ START_TEST(call_stress_from_threads)
 }
 END_TEST
 
+/* The target loop is not running: the timeout still ends the call, which never started, so
+ * its argument is the caller's again and a later run never starts it (before: blocked for good). */
+START_TEST(call_timeout_on_a_loop_not_running)
+{
+	struct work w = {.result = 7};
+	weft_loop *l;
+	int status = 0;
+
+	ck_assert_int_eq(weft_loop_new(&l, NULL), 0);
+	ck_assert_int_eq(weft_loop_call(l, do_work, &w, 20 * WEFT_MSEC, &status), -ETIMEDOUT);
+	ck_assert_int_eq(status, -ECANCELED);
+	ck_assert_int_eq(weft_loop_run(l), 0); /* the post runs now and drops the call */
+	ck_assert_int_eq(atomic_load(&w.ended), 0);
+	ck_assert_int_eq(weft_loop_close(l), 0);
+}
+END_TEST
+
+static int call_idle_loop(void *arg)
+{
+	struct work w = {.result = 7};
+	int status = 0;
+
+	ck_assert_int_eq(weft_loop_call(arg, do_work, &w, 5 * WEFT_MSEC, &status), -ETIMEDOUT);
+	ck_assert_int_eq(status, -ECANCELED);
+	ck_assert_int_eq(atomic_load(&w.ended), 0);
+	return 0;
+}
+
+/* The same from a fiber of another loop. */
+START_TEST(call_from_fiber_timeout_on_a_loop_not_running)
+{
+	weft_loop *l;
+
+	ck_assert_int_eq(weft_loop_new(&l, NULL), 0);
+	ck_assert_int_eq(weft_run(call_idle_loop, l, NULL), 0);
+	ck_assert_int_eq(weft_loop_close(l), 0);
+}
+END_TEST
+
+struct deadlock {
+	weft_loop *loop;
+	int r;
+};
+
+static void call_from_callback(void *arg)
+{
+	struct deadlock *d = arg;
+
+	d->r = weft_loop_call(d->loop, nothing, NULL, WEFT_FOREVER, NULL);
+}
+
+/* Plain code that only the target's own thread could run it from: a weft_call_soon callback,
+ * a post, a timer callback, and the owner thread between runs (before: a deadlock). */
+START_TEST(call_from_the_target_loop_thread_is_edeadlk)
+{
+	struct deadlock d = {.r = 1};
+	weft_timer *t;
+
+	ck_assert_int_eq(weft_loop_new(&d.loop, NULL), 0);
+	ck_assert_int_eq(weft_call_soon(d.loop, call_from_callback, &d), 0);
+	ck_assert_int_eq(weft_loop_run(d.loop), 0);
+	ck_assert_int_eq(d.r, -EDEADLK);
+	d.r = 1;
+	ck_assert_int_eq(weft_loop_post(d.loop, call_from_callback, &d), 0);
+	ck_assert_int_eq(weft_loop_run(d.loop), 0);
+	ck_assert_int_eq(d.r, -EDEADLK);
+	d.r = 1;
+	ck_assert_int_eq(weft_timer_new(d.loop, &t, call_from_callback, &d), 0);
+	ck_assert_int_eq(weft_timer_start(t, weft_now(), 0), 0);
+	ck_assert_int_eq(weft_loop_run(d.loop), 0);
+	ck_assert_int_eq(d.r, -EDEADLK);
+	weft_timer_free(t);
+	/* This thread owns the loop now (it ran it): nothing else can run it. */
+	ck_assert_int_eq(weft_loop_call(d.loop, nothing, NULL, WEFT_FOREVER, NULL), -EDEADLK);
+	ck_assert_int_eq(weft_loop_close(d.loop), 0);
+}
+END_TEST
+
 static Suite *thread_suite(void)
 {
 	Suite *s = suite_create("thread");
@@ -488,6 +579,9 @@ static Suite *thread_suite(void)
 	      *call = tcase_create("call");
 
 	tcase_add_test(post, post_bad_args);
+	tcase_add_test(call, call_timeout_on_a_loop_not_running);
+	tcase_add_test(call, call_from_fiber_timeout_on_a_loop_not_running);
+	tcase_add_test(call, call_from_the_target_loop_thread_is_edeadlk);
 	tcase_add_test(post, posts_pending_at_close_run);
 	/* valgrind runs one thread at a time and holds that lock while a thread sleeps in
 	 * io_uring_enter, so a loop thread waiting for a post from another thread never wakes. */

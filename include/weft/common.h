@@ -9,7 +9,9 @@
  * another loop's fiber or from a thread that does not run its loop (a call documented "not
  * thread-safe"; in debug mode weft also says so on stderr). Nothing aborts on user input.
  *
- * Time: int64_t nanoseconds on CLOCK_MONOTONIC. WEFT_FOREVER means "no deadline".
+ * Time: int64_t nanoseconds on CLOCK_MONOTONIC. WEFT_FOREVER means "no deadline". Durations
+ * saturate: one that would carry "now + duration" past WEFT_FOREVER (INT64_MAX, say) means no
+ * deadline, never a wrapped one in the past.
  */
 #ifndef WEFT_COMMON_H
 #define WEFT_COMMON_H

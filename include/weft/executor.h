@@ -105,7 +105,7 @@ WEFT_API int weft_pool_shutdown(weft_pool *pool, unsigned flags);
  * weft_pool_free - shut @pool down (WEFT_POOL_WAIT, unless that was done already) and free it.
  * Fibers still parked in weft_pool_run() for finished jobs are fine (they never touch the pool
  * again), but no call may START on @pool during or after this. NULL is a no-op.
- * Not to be called from one of @pool's own jobs.
+ * Not to be called from one of @pool's own jobs. Thread-safe otherwise (any thread).
  */
 WEFT_API void weft_pool_free(weft_pool *pool);
 
@@ -114,8 +114,9 @@ WEFT_API unsigned weft_pool_size(const weft_pool *pool);
 
 /*
  * weft_pool_default - the process-wide default pool (loop.run_in_executor(None, ...)), created
- * on first use with the default size; stored in @poolp. It is shut down (CANCEL_PENDING, running
- * jobs are waited for) and freed at exit, or earlier by weft_pool_default_shutdown().
+ * on first use with the default size; stored in @poolp. At exit it is shut down (CANCEL_PENDING,
+ * running jobs are waited for) but not freed, since other threads may still hold it: from then
+ * on it refuses work with -EPIPE. weft_pool_default_shutdown() frees it earlier.
  * Returns 0, -EINVAL or -ENOMEM. Thread-safe.
  */
 WEFT_API int weft_pool_default(weft_pool **poolp);
@@ -129,10 +130,11 @@ WEFT_API int weft_to_thread(weft_job_fn fn, void *arg, int *result);
 
 /*
  * weft_pool_default_shutdown - shut the default pool down (@flags as for weft_pool_shutdown)
- * and free it now instead of at exit; the next weft_to_thread() creates a fresh one.
+ * and free it now; the next weft_to_thread() creates a fresh one.
  * Must not run concurrently with other uses of the default pool (nothing may be waiting in
  * weft_to_thread or start one meanwhile). Returns 0 (also when there is no default pool),
- * -EINVAL (unknown flags) or -EDEADLK from one of its own jobs.
+ * -EINVAL (unknown flags) or -EDEADLK from one of its own jobs. Thread-safe otherwise (any
+ * thread).
  */
 WEFT_API int weft_pool_default_shutdown(unsigned flags);
 

@@ -37,6 +37,8 @@
 #define WEFT_FILE_H
 
 #include <fcntl.h>
+#include <linux/stat.h> /* struct statx and STATX_*, whatever the feature macros (glibc's
+			 * <sys/stat.h> declares them only under _GNU_SOURCE, from this header) */
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -176,11 +178,13 @@ WEFT_API int weft_file_pread_exactly(weft_file *file, void *buf, size_t len, int
 				     size_t *got);
 
 /*
- * weft_file_pwrite_all - write all @len bytes at @offset. Returns 0 or a negative errno; *@done
- * (may be NULL) holds how many bytes were written either way. Must run in a fiber.
+ * weft_file_pwrite_all - write all @len bytes at @offset, continuing short writes. Returns @len
+ * (as every write-all call: weft_file_write_all, weft_sock_send, weft_stream_write) or a
+ * negative errno; *@done (may be NULL) holds how many bytes were written either way. Must run in
+ * a fiber.
  */
-WEFT_API int weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
-				  size_t *done);
+WEFT_API ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
+				      size_t *done);
 
 /* ---- metadata and durability -------------------------------------------------------------- */
 
@@ -237,19 +241,126 @@ WEFT_API int weft_file_symlink(const char *target, const char *linkpath);
 WEFT_API int weft_file_symlinkat(const char *target, int dirfd, const char *linkpath);
 
 /*
+ * Durability of an atomic replace (the @flags of weft_file_replace_begin / _from). Whatever the
+ * level, other processes and a crash of this process see the old file or the new one, whole.
+ * The levels differ in what survives a power loss or a kernel crash:
+ * WEFT_REPLACE_SYNC_ALL  (0, the default, and what weft_file_replace_atomic does): fsync the
+ *                        file before the rename and the directory after; once the call returns
+ *                        the new file survives.
+ * WEFT_REPLACE_SYNC_FILE: fsync the file, not the directory: @path is then old or new, whole,
+ *                        but the replace itself may be lost (the old file back). For many files
+ *                        in one directory: replace each this way, then fsync the directory once
+ *                        (weft_file_fsync on it) to make them all durable.
+ * WEFT_REPLACE_SYNC_NONE: no fsync: the kernel writes back when it likes; after a power loss
+ *                        @path may be old, new, or (file-system dependent) empty. For caches and
+ *                        build outputs that can be made again; much faster for small files.
+ */
+#define WEFT_REPLACE_SYNC_ALL  0u
+#define WEFT_REPLACE_SYNC_FILE 1u
+#define WEFT_REPLACE_SYNC_NONE 2u
+
+typedef struct weft_file_replace weft_file_replace;
+
+/*
+ * weft_file_replace_begin - start replacing @path atomically (Go's renameio, Python's
+ * atomicwrites): makes an unnamed temporary file in @path's directory (O_TMPFILE; where the file
+ * system lacks it, a named ".<name>.<random>.tmp" created with O_EXCL) with permission @mode
+ * (less the umask) and the caller's ownership. Write the new contents through
+ * weft_file_replace_file() with any weft_file call (write_all, copy, a weft_file_stream without
+ * WEFT_FILE_STREAM_OWN), then weft_file_replace_commit() or weft_file_replace_abort().
+ * @flags: a WEFT_REPLACE_SYNC_* level. Returns 0 and sets *@repp, or -EINVAL, -ENOENT (no such
+ * directory), -EISDIR (@path ends in '/'), -EACCES, -ENAMETOOLONG, -ENOMEM ... (nothing is left
+ * behind then). Must run in a fiber; the object is not thread-safe.
+ */
+WEFT_API int weft_file_replace_begin(weft_file_replace **repp, const char *path, mode_t mode,
+				     unsigned flags);
+
+/* weft_file_replace_file - the temporary file to write (its position starts at 0). It belongs to
+ * the replace: don't close, release or register it. NULL for NULL. Not thread-safe. */
+WEFT_API weft_file *weft_file_replace_file(weft_file_replace *rep);
+
+/*
+ * weft_file_replace_commit - finish: fsync the temp (unless SYNC_NONE), give it a temporary name
+ * (linkat, O_TMPFILE case), rename it over @path, fsync the directory (SYNC_ALL), and free @rep.
+ * Returns 0 or the first error; on an error before the rename @path is untouched and the temp
+ * is removed (also for a cancelled or timed-out caller); an error from the directory's fsync
+ * comes after the rename. @rep is freed either way. A process killed mid-way leaves @path
+ * intact or replaced; it may leave the temporary ".<name>.<random>.tmp" only if killed between
+ * the link and the rename (O_TMPFILE) or after creating the temp (without), never a partial
+ * @path. Must run in a fiber.
+ */
+WEFT_API int weft_file_replace_commit(weft_file_replace *rep);
+
+/* weft_file_replace_abort - give up: close and remove the temp (even for a cancelled caller),
+ * free @rep; @path is untouched. NULL is a no-op. Must run in a fiber. */
+WEFT_API void weft_file_replace_abort(weft_file_replace *rep);
+
+/*
  * weft_file_replace_atomic - replace the contents of @path with @len bytes from @buf so that a
- * crash at any moment leaves either the old file or the new one, complete - the safe way to save.
- * Steps: an unnamed temporary file in @path's directory (O_TMPFILE; where the file system lacks
- * it, a named ".<name>.<random>.tmp" created with O_EXCL), write all, fsync, give it a temporary
- * name (linkat), rename it over @path, fsync the directory. The new file gets permission @mode
- * (less the umask) and the caller's ownership.
- * On any error the temporary file is removed and @path is untouched; the error is returned
- * (-ENOENT for a missing directory, -ENOSPC, -EACCES ...). A process killed mid-way leaves @path
- * intact; it may leave the temporary ".<name>.<random>.tmp" only if killed between the link and
- * the rename (with O_TMPFILE) or after creating the temp (without), never a partial @path.
- * Must run in a fiber.
+ * crash at any moment leaves either the old file or the new one, complete - the safe way to save:
+ * begin, write all, commit with WEFT_REPLACE_SYNC_ALL (see above). Returns 0 or the first error
+ * (-ENOENT for a missing directory, -ENOSPC, -EACCES ...), @path untouched on an error before
+ * the rename. Must run in a fiber.
  */
 WEFT_API int weft_file_replace_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+
+/*
+ * weft_file_replace_from - replace @path atomically with the contents of @src from its position
+ * to its end (copied in the kernel, as weft_file_copy; @src's position ends at its end), at
+ * durability @flags (WEFT_REPLACE_SYNC_*). For a bare descriptor, wrap it with
+ * weft_file_from_fd and take it back with weft_file_release. Returns as
+ * weft_file_replace_commit, or a read error of @src (then @path is untouched). Must run in a
+ * fiber.
+ */
+WEFT_API int weft_file_replace_from(const char *path, weft_file *src, mode_t mode, unsigned flags);
+
+/* ---- directories ------------------------------------------------------------------------- */
+
+typedef struct weft_dir weft_dir;
+
+/*
+ * struct weft_dirent - one directory entry from weft_dir_next().
+ * @name: the entry's name, NUL-terminated; valid until the next weft_dir_next() or
+ *        weft_dir_close() on the same weft_dir.
+ * @ino:  its inode number.
+ * @type: DT_REG, DT_DIR, DT_LNK ... (<dirent.h>), or DT_UNKNOWN where the file system does not
+ *        say (then statx tells).
+ */
+struct weft_dirent {
+	const char *name;
+	uint64_t ino;
+	unsigned char type;
+};
+
+/*
+ * weft_dir_open / weft_dir_openat - open directory @path (relative to @dirfd for the second) for
+ * listing (os.scandir, but without blocking the loop: see weft_dir_next). Returns 0 and sets
+ * *@dirp, or -ENOENT, -ENOTDIR, -EACCES, -EINVAL, -ENOMEM ... Holds a descriptor and a 32 KiB
+ * batch buffer until weft_dir_close(). Must run in a fiber; a weft_dir is not thread-safe
+ * (fibers of any loop may use it, one at a time).
+ */
+WEFT_API int weft_dir_open(weft_dir **dirp, const char *path);
+WEFT_API int weft_dir_openat(weft_dir **dirp, int dirfd, const char *path);
+
+/*
+ * weft_dir_next - the next entry into *@ent: 1, 0 at the end, or a negative errno. "." and ".."
+ * are skipped; the order is the file system's. Entries come in batches: one getdents64(2) on
+ * weft's default thread pool (weft/executor.h) per batch of a few hundred, the fiber parked
+ * meanwhile, then the rest of the batch without a system call. -ECANCELED / -ETIMEDOUT when
+ * the fiber is cancelled or its deadline passes (checked first by every call, as for the other
+ * file calls); a batch that arrived anyway is kept, so a later call goes on where this one
+ * stopped (nothing skipped or repeated). Entries added or removed
+ * while listing may or may not appear, as with readdir(3). Must run in a fiber.
+ */
+WEFT_API int weft_dir_next(weft_dir *dir, struct weft_dirent *ent);
+
+/* weft_dir_fd - the directory's descriptor (for the *at calls: weft_file_openat,
+ * weft_file_statx_at ...), or -EINVAL. Owned by @dir. Not thread-safe. */
+WEFT_API int weft_dir_fd(const weft_dir *dir);
+
+/* weft_dir_close - close the descriptor and free @dir (at any point of the listing). 0 or the
+ * close's error; @dir is freed either way. NULL is a no-op returning 0. Not thread-safe. */
+WEFT_API int weft_dir_close(weft_dir *dir);
 
 /*
  * weft_file_load - read the whole file @path into a new buffer (open, read_all, close); as

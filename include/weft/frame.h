@@ -5,8 +5,9 @@
  * payload, tag 2 = terminator-delimited, unknown tags skipped, as in the pyserial-asyncio
  * tutorial), or a parser of your own. Frames are read in place from the stream's buffer (no copy
  * unless weft_framer_read asks for one); a frame over the maximum size fails with -EMSGSIZE and
- * is skipped, so the framer resynchronises. Serial ports use it most, but a socket or a file
- * stream frames the same way. Not thread-safe: a framer belongs to its stream's loop.
+ * is skipped, so the framer resynchronises. The results never depend on how the bytes were
+ * split into reads. Serial ports use it most, but a socket or a file stream frames the same
+ * way. Not thread-safe: a framer belongs to its stream's loop.
  */
 #ifndef WEFT_FRAME_H
 #define WEFT_FRAME_H
@@ -24,8 +25,9 @@ extern "C" {
 typedef struct weft_framer weft_framer;
 
 /*
- * struct weft_frame - one frame, as weft_framer_next() found it. The pointers point into the
- * stream's read buffer and stay valid until the next call on the framer or the stream.
+ * struct weft_frame - one frame, as weft_framer_next() found it. The frame has already been
+ * consumed from the stream; the pointers point into the stream's read buffer and stay valid
+ * until the next call on the framer or the stream.
  * @data, @len:             the whole frame as received (header, payload, terminator).
  * @payload, @payload_len:  the part the application wants (no header, tag or terminator).
  * @tag:                    the tag byte of a tagged frame, else 0; a user parser may set it.
@@ -36,6 +38,7 @@ struct weft_frame {
 	const uint8_t *payload;
 	size_t payload_len;
 	unsigned tag;
+	uint64_t reserved[4]; /* filled with zeros today: room for later fields (README "ABI") */
 };
 
 /* What a frame parser (struct weft_frame_spec.parse) says about the bytes it was shown. */
@@ -45,8 +48,8 @@ enum weft_frame_verdict {
 	WEFT_FRAME_OK =
 	    1, /* a frame of frame->len bytes starts at data[0]: see weft_frame_parse_fn */
 	WEFT_FRAME_SKIP = 2,  /* data[0 .. frame->len) is garbage: drop it and parse again */
-	WEFT_FRAME_TOOBIG = 3 /* a frame longer than the maximum: frame->len bytes are dropped, or
-			       * with frame->len 0 everything up to and through the spec's delimiter */
+	WEFT_FRAME_TOOBIG = 3 /* a frame longer than the maximum: frame->len bytes are dropped
+			       * (0: one byte, and parse again) */
 };
 
 /*
@@ -54,8 +57,11 @@ enum weft_frame_verdict {
  * consumed), starting where the next frame should start. Fill @frame and return a verdict:
  * WEFT_FRAME_OK with @frame->len set; optionally @frame->payload/@frame->payload_len (default:
  * the whole frame) and @frame->tag. Or a negative errno to fail weft_framer_next() with it
- * (nothing is consumed). It must not keep @data. @max is the spec's maximum frame size (0: the
- * stream's read buffer); return WEFT_FRAME_TOOBIG for frames over it.
+ * (nothing is consumed). It must not keep @data. @max is the largest frame (the spec's maximum,
+ * at most the stream's read buffer); @avail never exceeds it. Return WEFT_FRAME_TOOBIG for
+ * frames over it; a parser that asks for more than @max anyway gets -EMSGSIZE, and the frame
+ * is dropped by the length it asked for (WEFT_FRAME_NEED with a length) or else by the @max
+ * bytes it was shown. Results must depend only on the bytes shown, not on @avail.
  */
 typedef int (*weft_frame_parse_fn)(void *arg, const uint8_t *data, size_t avail, size_t max,
 				   struct weft_frame *frame);
@@ -82,9 +88,10 @@ enum weft_frame_kind {
  * struct weft_frame_spec - how frames are cut out of a stream.
  * @kind:      an enum weft_frame_kind.
  * @flags:     WEFT_FRAME_* flags.
- * @max:       the largest whole frame accepted (header and terminator included); 0 = as large
- *             as the stream's read buffer (16 KiB by default). A longer frame fails with
- *             -EMSGSIZE and is skipped (through its end: its declared length, or its delimiter).
+ * @max:       the largest whole frame accepted (header and terminator included); 0 (or more
+ *             than the stream's read buffer, 16 KiB by default) = the read buffer's size. A
+ *             longer frame fails with -EMSGSIZE and is skipped through its end: its declared
+ *             length, or the first delimiter after its start (after the tag of TAGGED).
  * @fixed_len: FIXED: the frame size (>= 1).
  * @len_size:  LENGTH and TAGGED: the length field's size, 1, 2 or 4 bytes (0 = 1).
  * @delim, @delim_len: DELIM and TAGGED: the terminator (1-16 bytes; TAGGED: NULL = "\n").
@@ -107,21 +114,24 @@ struct weft_frame_spec {
 	} tagged;
 	weft_frame_parse_fn parse;
 	void *parse_arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
  * weft_framer_new - a framer reading @stream according to @spec (copied; @spec->delim is copied
- * too). The framer does not own the stream. Returns 0 and sets *@framerp, -EINVAL (bad spec),
- * -ENOMEM. May be called from plain code.
+ * too). The framer does not own the stream. Returns 0 and sets *@framerp, -EINVAL (a bad spec:
+ * unknown flags or kind, a field out of range, a maximum too small for the shortest frame of
+ * the kind), -ENOMEM. May be called from plain code.
  */
 WEFT_API int weft_framer_new(weft_framer **framerp, weft_stream *stream,
 			     const struct weft_frame_spec *spec);
 
 /*
- * weft_framer_next - the next frame, without copying it (see struct weft_frame). The previous
- * frame is consumed from the stream first. Blocks the fiber until a whole frame is buffered.
+ * weft_framer_next - the next frame, without copying it (see struct weft_frame); it is consumed
+ * from the stream as it is returned. Blocks the fiber until a whole frame is buffered.
  * Returns the frame's whole length (> 0); 0 when the stream ended cleanly between frames;
- * -ENODATA when it ended inside a frame (the partial frame stays unconsumed); -EMSGSIZE for an
+ * -ENODATA when it ended inside a frame, a partial header included (the partial frame stays
+ * unconsumed); -EMSGSIZE for an
  * oversized frame (dropped as described at struct weft_frame_spec; the drop happens on the next
  * call, so this returns at once); -EBADMSG when WEFT_FRAME_REPORT_SKIPPED is set and garbage was
  * dropped (@frame describes the dropped bytes, and @frame->tag the unknown tag of TAGGED);
@@ -133,8 +143,9 @@ WEFT_API ssize_t weft_framer_next(weft_framer *framer, struct weft_frame *frame)
 
 /*
  * weft_framer_read - weft_framer_next(), then copy the payload into @buf (@len bytes at most).
- * Returns the payload's length, -ENOBUFS if it does not fit (the frame is dropped), or any error
- * of weft_framer_next() (0 at a clean end of the stream). *@tag (may be NULL) gets frame->tag.
+ * Returns the payload's length, -ENOBUFS if it does not fit (the frame is dropped), -EINVAL
+ * for a NULL @buf with a @len (nothing read), or any error of weft_framer_next() (0 at a clean
+ * end of the stream). *@tag (may be NULL) gets frame->tag.
  */
 WEFT_API ssize_t weft_framer_read(weft_framer *framer, void *buf, size_t len, unsigned *tag);
 
@@ -142,8 +153,8 @@ WEFT_API ssize_t weft_framer_read(weft_framer *framer, void *buf, size_t len, un
  * unparseable bytes). */
 WEFT_API uint64_t weft_framer_skipped(const weft_framer *framer);
 
-/* weft_framer_free - free the framer (not the stream). The frame last returned is consumed; the
- * stream keeps every byte after it. NULL is a no-op. */
+/* weft_framer_free - free the framer (not the stream, which is not touched: free them in
+ * either order). The stream keeps every byte after the frame last returned. NULL is a no-op. */
 WEFT_API void weft_framer_free(weft_framer *framer);
 
 #ifdef __cplusplus

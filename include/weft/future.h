@@ -2,6 +2,9 @@
 /*
  * weft/future.h - one-shot futures (asyncio.Future): a result that callback code sets once and
  * any number of tasks wait for.
+ *
+ * Not thread-safe: a future belongs to its loop (-EXDEV from other threads); another thread
+ * completes one with weft_future_set_threadsafe() (weft/thread.h).
  */
 #ifndef WEFT_FUTURE_H
 #define WEFT_FUTURE_H

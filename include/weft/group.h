@@ -29,7 +29,8 @@ extern "C" {
  * waited for, and that error is returned.
  * Returns 0 if every status is >= 0, else the first failure in completion order; -EINVAL for bad
  * arguments (unknown flags; a NULL, duplicate, detached or already-joined task; nothing is
- * consumed then), -EDEADLK if the calling task is among @tasks, -EPERM outside a fiber.
+ * consumed then), -EDEADLK if the calling task is among @tasks, -EPERM outside a fiber, -EXDEV
+ * for a task of another loop.
  */
 WEFT_API int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
 
@@ -71,7 +72,8 @@ WEFT_API void weft_as_completed_free(weft_as_completed *it);
 /*
  * weft_task_wait_for - join @task, giving it @timeout_ns (asyncio.wait_for).
  * On time: 0 with its @status. On timeout: @task is cancelled and waited for, its status is stored
- * and -ETIMEDOUT returned. If the caller is cancelled, @task is cancelled and waited for too, and
+ * and -ETIMEDOUT returned. A @timeout_ns of 0 gives no time at all (asyncio's wait_for(t, 0)): a
+ * task that has already returned gives 0 and its status, any other is cancelled at once. If the caller is cancelled, @task is cancelled and waited for too, and
  * -ECANCELED returned. In every case the handle is consumed. -EINVAL, -EDEADLK as for join.
  */
 WEFT_API int weft_task_wait_for(weft_task *task, int64_t timeout_ns, int *status);
@@ -87,7 +89,10 @@ WEFT_API int weft_task_wait_for(weft_task *task, int64_t timeout_ns, int *status
  *     int err = weft_group_close(g);      // waits for both
  *
  * Between open and close the group is a cancel scope of the opening task, so it nests with
- * weft_scope_enter/exit like braces.
+ * weft_scope_enter/exit like braces. The children live inside the scopes around the group (trio):
+ * a deadline or cancellation of an enclosing scope, or of the opening task itself, reaches them
+ * at once, even while the group's body is busy or shielded. A shield inside the group's body
+ * covers the body alone, not the children.
  */
 typedef struct weft_group weft_group;
 
@@ -95,11 +100,32 @@ typedef struct weft_group weft_group;
 WEFT_API int weft_group_open(weft_group **groupp);
 
 /*
- * weft_group_spawn - spawn a child in @group. Returns 0, -ENOMEM, -EINVAL, or -ECANCELED if the
- * group is already cancelled (the child is not started). Callable from the group's children too.
+ * weft_group_spawn - spawn a child in @group. Returns 0, -ENOMEM, or -EINVAL (NULL @group or @fn,
+). Into a cancelled group the child still starts (every task runs), and
+ * its first checkpoint returns -ECANCELED. Callable from the group's children too.
  */
 WEFT_API int weft_group_spawn(weft_group *group, weft_task_fn fn, void *arg,
 			      const struct weft_task_opts *opts);
+
+/*
+ * weft_group_start - spawn a child in @group and wait until it reports it has started
+ * (trio's nursery.start): the child calls weft_task_started(value) once it is ready - a server
+ * has bound its port, say - and @value (may be NULL) receives what it passed. From then on it is
+ * an ordinary child of @group. Until then its failure is the caller's, not the group's.
+ * Returns 0; the child's negative status if it returned before reporting; -ECHILD if it returned
+ * a status >= 0 without reporting; -ECANCELED / -ETIMEDOUT if the caller was cancelled or timed
+ * out first (the child is cancelled then, and waited for until it returns or reports); -EINVAL,
+ * -ENOMEM, -EPERM outside a fiber. Any task of the group's loop may call it.
+ */
+WEFT_API int weft_group_start(weft_group *group, weft_task_fn fn, void *arg,
+			      const struct weft_task_opts *opts, void **value);
+
+/*
+ * weft_task_started - report, from a child started with weft_group_start, that it is ready;
+ * @value goes to the starter. Returns 0, -EINVAL if nobody waits for this task to start (not
+ * started that way, or reported already), -EPERM outside a fiber.
+ */
+WEFT_API int weft_task_started(void *value);
 
 /* weft_group_cancel - cancel every child and the group's body. */
 WEFT_API void weft_group_cancel(weft_group *group);
@@ -112,6 +138,24 @@ WEFT_API void weft_group_cancel(weft_group *group);
  * -ETIMEDOUT if an enclosing deadline expired; -EINVAL if @group is not the innermost scope.
  */
 WEFT_API int weft_group_close(weft_group *group);
+
+/* One failed child of a group (the C shape of an entry of asyncio's ExceptionGroup). */
+struct weft_group_error {
+	void *arg;	  /* what the child was spawned with: tells which child it was */
+	uint64_t task_id; /* weft_task_id() of the child */
+	int status;	  /* its negative status */
+	char name[32];	  /* weft_task_name() of the child */
+};
+
+/*
+ * weft_group_close_errors - weft_group_close, also reporting every child that failed, in the
+ * order they returned: up to @cap of them are stored in @errs and their total in @nerrs (may be
+ * NULL; may exceed @cap, as snprintf's result does). Children the group cancelled itself, and
+ * children that got only the cancellation or deadline of a scope around the group, are not
+ * failures. Returns what weft_group_close returns.
+ */
+WEFT_API int weft_group_close_errors(weft_group *group, struct weft_group_error *errs, size_t cap,
+				     size_t *nerrs);
 
 #ifdef __cplusplus
 }

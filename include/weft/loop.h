@@ -59,6 +59,7 @@ struct weft_loop_opts {
 				   * default 100 ms (env WEFT_DEBUG_SLOW_MS overrides) */
 	enum weft_backend backend; /* default AUTO; with AUTO, env WEFT_BACKEND=uring|epoll
 				    * decides instead (an unknown value fails with -EINVAL) */
+	uint64_t reserved[4];	   /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Kernel features a loop found and uses; see weft_loop_features(). */
@@ -101,13 +102,16 @@ WEFT_API int weft_loop_close(weft_loop *loop);
 /*
  * weft_loop_run - run until every task has finished (and no weft_timer is pending), or until
  * weft_loop_stop(). Returns 0, 1 if stopped, -EXDEV from the wrong thread, -EBUSY if the loop is
- * already running (nested run).
+ * already running (nested run), or the error of a kernel call the loop cannot do without
+ * (io_uring_enter, an epoll wait; said once on stderr): such a loop cannot run again, every run
+ * returns that error, and weft_loop_close() still frees it.
  */
 WEFT_API int weft_loop_run(weft_loop *loop);
 
 /*
  * weft_loop_run_forever - run until weft_loop_stop(), even with nothing to do.
- * Returns 0 when stopped, -EXDEV from the wrong thread, -EBUSY if already running.
+ * Returns 0 when stopped, -EXDEV from the wrong thread, -EBUSY if already running, or a failed
+ * loop's error (as weft_loop_run).
  */
 WEFT_API int weft_loop_run_forever(weft_loop *loop);
 
@@ -133,7 +137,9 @@ WEFT_API void weft_loop_stop(weft_loop *loop);
  * readiness backend it is the loop's epoll fd (readable while events wait; a turn collects them).
  * Poll or epoll it (level triggered), never read or close it. Returns the fd, -EINVAL, -EXDEV
  * (wrong thread), or the eventfd / io_uring_register errors. Call it from the thread that drives
- * the loop.
+ * the loop. Before the loop's first run, this (or a first run that is weft_loop_run_nowait())
+ * sets the ring up without DEFER_TASKRUN, whose completions reach this fd only 12-20 ms late; a
+ * loop that already ran under weft_loop_run() keeps its ring.
  * One kernel limit: io_uring does not signal this fd for a completion that an eventfd write
  * triggered (a fiber reading some other eventfd through the ring); weft's own cross-thread
  * wake-ups signal it directly, but a host embedding such fibers should bound its sleep.
@@ -151,7 +157,7 @@ WEFT_API int64_t weft_loop_timeout(weft_loop *loop);
  * weft_loop_run_nowait - one turn that never blocks: reap completions, run ready tasks,
  * callbacks, posts and due timers, submit what they queued. Returns 1 if tasks, timers or
  * callbacks remain, 0 if the loop has nothing left, -EXDEV from the wrong thread, -EBUSY if
- * called from inside the loop. weft_loop_stop() does not affect it (the stop stays pending for
+ * called from inside the loop, or a failed loop's error (as weft_loop_run). weft_loop_stop() does not affect it (the stop stays pending for
  * the next weft_loop_run*()).
  */
 WEFT_API int weft_loop_run_nowait(weft_loop *loop);

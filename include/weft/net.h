@@ -76,14 +76,14 @@ typedef struct weft_sockaddr {
 	socklen_t len;
 } weft_sockaddr;
 
-/* Room weft_addr_format() needs for any address, with its NUL ("@" + 107 bytes of path). */
-#define WEFT_ADDR_STRLEN 112
+/* Room weft_addr_format() needs for any address, with its NUL ("unix:" + 108 bytes of path). */
+#define WEFT_ADDR_STRLEN 114
 
 /*
  * weft_addr_parse - parse a numeric address string into @addr:
  *   "1.2.3.4:80", "[::1]:80", "[fe80::1%eth0]:80"   IPv4 / IPv6 with a port (0-65535)
  *   "/run/app.sock", "./app.sock"                    a Unix socket path (starts with / or .)
- *   "unix:app.sock"                                  a Unix socket path, any form
+ *   "unix:app.sock", "unix:@x"                       a Unix socket path, any form, as it is
  *   "@name"                                          a Linux abstract Unix name
  * Returns 0, or -EINVAL for anything else (a host name - use weft_addr_resolve -, a missing or
  * out-of-range port, a path too long for sun_path). Never blocks; callable anywhere.
@@ -104,7 +104,9 @@ WEFT_API int weft_addr_unix(weft_sockaddr *addr, const char *path);
 
 /*
  * weft_addr_format - the address as weft_addr_parse() reads it ("1.2.3.4:80", "[::1]:80",
- * "/path", "@name"; an unnamed Unix socket is ""), NUL-terminated in @buf.
+ * "/path", "./path", "unix:path", "@name"; an unnamed Unix socket is ""), NUL-terminated in
+ * @buf. Every address weft_addr_parse() makes formats to a string that parses back to it
+ * (not the IPv6 flow label, nor an abstract name with NUL bytes in it).
  * Returns the string's length, -ENOSPC if @len is too small (WEFT_ADDR_STRLEN always suffices),
  * -EINVAL for an unknown family. Callable anywhere.
  */
@@ -286,6 +288,7 @@ struct weft_retry_opts {
 	unsigned max_tries;
 	void (*on_retry)(void *arg, unsigned attempt, int err, int64_t delay_ns);
 	void *arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
@@ -313,6 +316,7 @@ WEFT_API int weft_tcp_connect_retry(weft_sock **sockp, const char *host, uint16_
 struct weft_listen_opts {
 	int backlog;
 	unsigned flags;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

@@ -93,15 +93,16 @@ struct weft_proc_func {
 /* Options for weft_procpool_new(); zero-initialise and set what you need. */
 struct weft_procpool_opts {
 	unsigned nworkers; /* worker processes; 0: the number of online CPUs */
-	size_t stack_size; /* each worker's stack; 0: 8 MiB */
+	size_t stack_size; /* each worker's stack, 16 KiB to 1 GiB; 0: 8 MiB */
 	/* Descriptors the workers keep open besides 0, 1, 2 and their socket (every other one is
 	 * closed in the worker): pipes or sockets a function uses to talk to someone else, like an
 	 * inherited multiprocessing.Queue. */
 	const int *keep_fds;
-	unsigned nkeep_fds;
+	unsigned nkeep_fds; /* at most 1 << 20 */
 	/* Run once in each worker before its first job (ProcessPoolExecutor's initializer). */
 	void (*init)(void *arg);
 	void *init_arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Flags for weft_procpool_shutdown(). */
@@ -118,7 +119,7 @@ struct weft_procpool_opts {
  * @opts: NULL for the defaults. The table and @opts->keep_fds are copied (the names are not).
  * Callable before any loop exists - the recommended place - and also later (see "Workers and
  * fork" above). Returns 0, -EINVAL (NULL @poolp, an empty or bad table, too many workers, a
- * negative fd to keep), -ENOMEM, or the error of socketpair()/fork() (-EMFILE, -EAGAIN ...), in
+ * negative fd to keep, a stack size out of range), -ENOMEM, or the error of socketpair()/fork() (-EMFILE, -EAGAIN ...), in
  * which case no worker is left behind. Not thread-safe with respect to other forks of the caller.
  */
 WEFT_API int weft_procpool_new(weft_procpool **poolp, const struct weft_proc_func *funcs,

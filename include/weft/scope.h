@@ -47,9 +47,12 @@ WEFT_API int weft_scope_enter(weft_scope *scope, int64_t deadline, unsigned flag
 
 /*
  * weft_scope_exit - close the innermost scope, which must be @scope.
- * Returns 0, -ETIMEDOUT if its own deadline has passed, -ECANCELED if it was cancelled with
- * weft_scope_cancel() (trio's cancelled_caught), or -EINVAL if @scope is not the innermost one
- * (nothing is closed then).
+ * Returns 0; -ECANCELED / -ETIMEDOUT if this scope caught a cancellation (trio's
+ * cancelled_caught): a blocking call inside returned -ECANCELED or -ETIMEDOUT because this scope
+ * was cancelled or its deadline passed, and no scope further out was cancelled or expired as
+ * well (the outermost such scope is the one that catches, as in trio); -EINVAL if @scope is not
+ * the innermost one (nothing is closed then). A deadline that passed while no call blocked
+ * inside is not caught: weft_scope_cancel_called() tells that.
  */
 WEFT_API int weft_scope_exit(weft_scope *scope);
 
@@ -58,6 +61,37 @@ WEFT_API int weft_scope_exit(weft_scope *scope);
  * A call parked inside it is interrupted. May be called by any task or callback of the loop.
  */
 WEFT_API void weft_scope_cancel(weft_scope *scope);
+
+/*
+ * weft_scope_reschedule - move the deadline of the open @scope (asyncio Timeout.reschedule,
+ * trio's scope.deadline = ...): absolute weft_now() time, or WEFT_FOREVER to remove it. Calls
+ * parked inside it, and in the children of groups inside it, follow at once.
+ * Returns 0, -EINVAL (NULL, or not open), -EXDEV from another thread. Any task or callback of
+ * the loop may call it.
+ */
+WEFT_API int weft_scope_reschedule(weft_scope *scope, int64_t deadline);
+
+/*
+ * weft_scope_shield - turn the shield of the open @scope on or off (trio's scope.shield = ...).
+ * Turning it off lets a pending outer cancellation or expired deadline in at once.
+ * Returns 0, -EINVAL (NULL, or not open), -EXDEV from another thread.
+ */
+WEFT_API int weft_scope_shield(weft_scope *scope, bool shield);
+
+/* weft_scope_deadline - @scope's own deadline (WEFT_FOREVER: none; also for NULL). */
+WEFT_API int64_t weft_scope_deadline(const weft_scope *scope);
+
+/*
+ * weft_scope_cancel_called - true if @scope was cancelled or its own deadline has passed
+ * (trio's cancel_called), whether or not anything inside noticed. Valid after exit too.
+ */
+WEFT_API bool weft_scope_cancel_called(const weft_scope *scope);
+
+/*
+ * weft_scope_cancelled_caught - true if @scope caught a cancellation (what weft_scope_exit
+ * reported). Valid after exit too.
+ */
+WEFT_API bool weft_scope_cancelled_caught(const weft_scope *scope);
 
 /*
  * weft_deadline - the deadline blocking calls of the current task honour right now (the earliest

@@ -92,6 +92,7 @@ struct weft_serial_config {
 	uint8_t parity;
 	uint8_t flow;
 	uint32_t flags;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* ---- opening and configuring ----------------------------------------------------------------- */
@@ -271,6 +272,7 @@ struct weft_serial_supervise_opts {
 	unsigned flags;
 	void (*notify)(void *arg, enum weft_serial_event event, int err, int64_t delay_ns);
 	void *notify_arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

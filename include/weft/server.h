@@ -2,7 +2,8 @@
 /*
  * weft/server.h - the server helper: one fiber per connection, a connection limit, graceful
  * shutdown (asyncio's start_server / serve_forever, trio's serve_tcp). Part of the net module:
- * the rules at the top of weft/net.h apply.
+ * the rules at the top of weft/net.h apply
+ * (not thread-safe: -EXDEV from a thread that does not run the loop).
  */
 #ifndef WEFT_SERVER_H
 #define WEFT_SERVER_H
@@ -26,11 +27,15 @@ typedef struct weft_server weft_server;
 typedef int (*weft_server_fn)(weft_sock *conn, void *arg);
 
 /*
- * struct weft_server_opts - zero fields take defaults.
+ * struct weft_server_opts - zero fields take defaults (for @grace_ns the default is 0: none).
  * @max_conns:  most connections handled at once; at the limit the server stops accepting until
  *              one ends (the kernel's backlog holds newcomers). 0 = no limit.
  * @stack_size: connection fibers' stack size; 0 = the loop's default.
- * @grace_ns:   weft_tcp_serve's grace period at shutdown (default 5 s).
+ * @grace_ns:   weft_tcp_serve's grace period when its fiber is cancelled: how long the running
+ *              connections may take to finish before they are cancelled. 0 (and NULL @opts)
+ *              means none - they are cancelled at once, as trio's serve_tcp does - the same
+ *              meaning 0 has for weft_server_shutdown(); e.g. 5 * WEFT_SEC gives them 5 s.
+ *              Negative: weft_server_start / weft_tcp_serve return -EINVAL.
  * @on_error:   told about accept errors the server rides out (-EMFILE, -ENFILE, -ENOBUFS,
  *              -ENOMEM: it pauses 100 ms and retries) and handler failures. NULL: accept
  *              errors print one line on stderr the first time each kind occurs.
@@ -46,6 +51,7 @@ struct weft_server_opts {
 	void (*on_error)(weft_server *srv, int err, void *arg);
 	void (*on_start)(weft_server *srv, void *arg);
 	void *arg;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
@@ -59,7 +65,8 @@ WEFT_API int weft_server_start(weft_server **srvp, weft_sock *listener, weft_ser
 
 /*
  * weft_server_shutdown - graceful shutdown: stop accepting (the listener is closed), give the
- * running connections @grace_ns to finish, then cancel those left and wait for them.
+ * running connections @grace_ns to finish (0: no grace, cancel them at once; the options'
+ * grace_ns is not used here), then cancel those left and wait for them.
  * Returns the number of connections that had to be cancelled, or -EPERM outside a fiber,
  * -EINVAL, -ECANCELED / -ETIMEDOUT if the calling fiber is cancelled or its deadline passes
  * while waiting (the server still stops on its own; in cleanup code of a cancelled fiber call

@@ -25,6 +25,9 @@
  * Several weft_signals may watch the same signal; each arrival is read by only one of them
  * (whichever reads first). Child processes started by fork() inherit the blocked mask (exec
  * keeps it too): weft's worker processes clear it (weft/process.h).
+ *
+ * Not thread-safe: a weft_signal is for the thread that opened it (its mask) and the fibers of
+ * that thread's loop.
  */
 #ifndef WEFT_SIGNAL_H
 #define WEFT_SIGNAL_H

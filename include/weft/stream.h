@@ -15,9 +15,16 @@
  * unless a write buffer size was given, in which case small writes are gathered until it is full
  * or weft_stream_flush() is called.
  *
- * Concurrency: one reader fiber and one writer fiber may use a stream at the same time (a
- * full-duplex connection); a second concurrent reader (or writer) gets -EBUSY. A stream belongs
- * to the loop that created it; none of these calls is thread-safe.
+ * Concurrency: one reader fiber and any number of writer fibers may use a stream at the same
+ * time (a full-duplex connection). Writers take turns (asyncio's StreamWriter, where write()
+ * queues whole): each write, writev, flush or shutdown call runs whole, its bytes never
+ * interleaved with another call's, and callers that find the write side in use wait in FIFO
+ * order - a chat server's broadcaster and each client's own fiber can write to one stream
+ * without a queue of their own. A writer cancelled or timed out while waiting its turn returns
+ * -ECANCELED / -ETIMEDOUT having sent nothing and not touched its buffer; the others keep their
+ * places. A second concurrent reader gets -EBUSY (reads take no turns: two readers of one byte
+ * stream would each get pieces). A stream belongs to the loop whose fibers use it; none of these
+ * calls is thread-safe.
  *
  * Deadlines and cancellation come from the calling fiber's scopes (weft/scope.h) as for every
  * blocking call. A read cut short by a cancel or deadline never loses data: bytes that arrived
@@ -51,6 +58,7 @@ struct weft_stream_ops {
 	ssize_t (*writev)(void *io, const struct iovec *iov, int iovcnt);
 	int (*shutdown)(void *io);
 	int (*close)(void *io);
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Default sizes: a read buffer of 16 KiB (a line or frame must fit in it), no write buffer. */
@@ -67,6 +75,7 @@ struct weft_stream_ops {
 struct weft_stream_opts {
 	size_t rbuf_size;
 	size_t wbuf_size;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*
@@ -80,8 +89,10 @@ WEFT_API int weft_stream_new(weft_stream **streamp, const struct weft_stream_ops
 /*
  * weft_stream_close - flush buffered writes, then close the transport (ops->close) and free the
  * stream. Returns 0, or the first error from the flush or the close; the stream is freed either
- * way. Buffered bytes a flush could not send are dropped (use weft_stream_flush() first to see
- * the error while the stream still exists). NULL is a no-op returning 0. Must run in a fiber if
+ * way - except -EBUSY, returned untouched while a reader or writer is inside a call (writers
+ * that come to wait their turn during the close's flush get -EPIPE). Buffered bytes a flush
+ * could not send are dropped (use weft_stream_flush() first to see the error while the stream
+ * still exists). NULL is a no-op returning 0. Must run in a fiber if
  * anything is left to flush; otherwise anywhere.
  */
 WEFT_API int weft_stream_close(weft_stream *stream);
@@ -105,6 +116,17 @@ WEFT_API ssize_t weft_stream_read(weft_stream *stream, void *buf, size_t len);
  * (then they are consumed from the stream, so nothing is lost or read twice).
  */
 WEFT_API int weft_stream_read_exactly(weft_stream *stream, void *buf, size_t len, size_t *got);
+
+/*
+ * weft_stream_read_to_end - read until the end of the stream into @buf, at most @max bytes
+ * (asyncio's read(-1) with a limit: a request body, a child's output, a whole file).
+ * Returns the count (0..@max) once the stream ended. -EMSGSIZE if more than @max bytes come:
+ * @buf then holds the first @max of them and what follows stays in the stream for the next read.
+ * On -EMSGSIZE and every other error (-ECONNRESET, -ECANCELED, -ETIMEDOUT ...) *@got (may be
+ * NULL) holds how many bytes were stored in @buf; they are consumed from the stream, as with
+ * weft_stream_read_exactly(), so nothing is lost or read twice. Blocks the calling fiber.
+ */
+WEFT_API ssize_t weft_stream_read_to_end(weft_stream *stream, void *buf, size_t max, size_t *got);
 
 /*
  * weft_stream_read_until - read through the first @delim byte sequence into @buf
@@ -139,19 +161,28 @@ WEFT_API int weft_stream_consume(weft_stream *stream, size_t n);
 WEFT_API size_t weft_stream_buffered(const weft_stream *stream);
 
 /*
- * weft_stream_write - write all @len bytes (buffered if the stream has a write buffer).
+ * weft_stream_write - write all @len bytes (buffered if the stream has a write buffer), waiting
+ * for the write turn first if another fiber is writing (see Concurrency above).
  * Returns @len, or a negative errno. After an error, some bytes may have reached the transport:
- * weft_stream_written() counts the bytes the transport accepted so far.
+ * weft_stream_written() counts the bytes the transport accepted so far. A write cancelled or
+ * timed out part-way (some bytes sent) returns -ECANCELED / -ETIMEDOUT like any error: the rest
+ * of @buf is not sent (and never touched after the return), and the turn passes to the next
+ * writer, whose bytes follow the partial ones. A message protocol that must not see a cut
+ * message should close the stream after such an error, or write inside a shield scope.
+ * -EPIPE: the stream was closed while this call waited its turn; -EDEADLK: called by the fiber
+ * that has the turn (a transport writing to its own stream).
  */
 WEFT_API ssize_t weft_stream_write(weft_stream *stream, const void *buf, size_t len);
 
 /* weft_stream_writev - write all of @iov (@iovcnt <= IOV_MAX); as weft_stream_write(). */
 WEFT_API ssize_t weft_stream_writev(weft_stream *stream, const struct iovec *iov, int iovcnt);
 
-/* weft_stream_flush - send what the write buffer holds (asyncio's drain). 0 or negative errno. */
+/* weft_stream_flush - send what the write buffer holds (asyncio's drain), in its own write turn.
+ * 0 or negative errno. */
 WEFT_API int weft_stream_flush(weft_stream *stream);
 
-/* weft_stream_shutdown - flush, then end the write direction (ops->shutdown). */
+/* weft_stream_shutdown - flush, then end the write direction (ops->shutdown), in one write
+ * turn (no other writer's bytes in between). */
 WEFT_API int weft_stream_shutdown(weft_stream *stream);
 
 /* weft_stream_written - bytes the transport has accepted since the stream was created. */

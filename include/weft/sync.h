@@ -76,7 +76,8 @@ WEFT_API int weft_lock_try_acquire(weft_lock *lock);
 /*
  * weft_lock_release - release @lock, handing it to the first waiter if there is one.
  * Never blocks; works in a cancelled task. Returns 0, -EPERM if the caller does not hold it (an
- * unlocked lock, a lock held by another task, or a call outside a fiber), -EINVAL.
+ * unlocked lock, a lock held by another task, or a call outside a fiber), -EXDEV from a task of
+ * another loop, -EINVAL.
  * Not thread-safe: the loop's fibers only.
  */
 WEFT_API int weft_lock_release(weft_lock *lock);
@@ -107,13 +108,16 @@ typedef struct weft_sem weft_sem;
 WEFT_API int weft_sem_new(weft_loop *loop, weft_sem **semp, unsigned value, unsigned max);
 
 /*
- * weft_sem_free - free @sem. Returns 0, or -EBUSY if tasks wait on it (nothing is freed then).
+ * weft_sem_free - free @sem. Returns 0, or -EBUSY if tasks wait on it, handed ones that have not
+ * run yet included (nothing is freed then).
  * Not thread-safe: the loop's fibers only (or any code of its thread).
  */
 WEFT_API int weft_sem_free(weft_sem *sem);
 
 /*
- * weft_sem_acquire - take one permit, waiting in FIFO order while there is none.
+ * weft_sem_acquire - take one permit, waiting in FIFO order while there is none. As in asyncio,
+ * a waiter that has been handed a permit but has not run yet still counts as waiting: a task
+ * that releases and re-acquires at once queues behind it.
  * Returns 0 (the caller has a permit), -ECANCELED / -ETIMEDOUT if the caller was cancelled or
  * its deadline passed first (it has no permit then), -EINVAL, -EPERM outside a fiber, -EXDEV
  * from a task of another loop.
@@ -123,7 +127,7 @@ WEFT_API int weft_sem_acquire(weft_sem *sem);
 
 /*
  * weft_sem_try_acquire - take one permit if one is free, without blocking. Never a checkpoint.
- * Returns 0, -EAGAIN if none is free, -EINVAL, -EXDEV if the thread runs another loop.
+ * Returns 0, -EAGAIN if none is free or tasks still wait (handed ones included), -EINVAL, -EXDEV if the thread runs another loop.
  * Not thread-safe: the loop's fibers and callbacks only.
  */
 WEFT_API int weft_sem_try_acquire(weft_sem *sem);
@@ -138,7 +142,8 @@ WEFT_API int weft_sem_try_acquire(weft_sem *sem);
 WEFT_API int weft_sem_release(weft_sem *sem);
 
 /*
- * weft_sem_value - the number of free permits (0 while tasks wait), or -EINVAL for NULL.
+ * weft_sem_value - the number of permits not handed to anyone (asyncio's Semaphore._value: it
+ * may be above 0 while woken waiters have not run yet), or -EINVAL for NULL.
  * Not thread-safe: the loop's fibers and callbacks only.
  */
 WEFT_API int weft_sem_value(const weft_sem *sem);
@@ -201,6 +206,13 @@ WEFT_API int weft_cond_wait_for(weft_cond *cond, bool (*pred)(void *arg), void *
  * Not thread-safe: the loop's fibers only.
  */
 WEFT_API int weft_cond_notify(weft_cond *cond);
+
+/*
+ * weft_cond_notify_n - wake up to @n of the longest waiters of @cond (asyncio's notify(n)). Same
+ * rules and returns as weft_cond_notify.
+ * Not thread-safe: the loop's fibers only.
+ */
+WEFT_API int weft_cond_notify_n(weft_cond *cond, unsigned n);
 
 /*
  * weft_cond_notify_all - wake every waiter of @cond, in the order they started waiting. Same

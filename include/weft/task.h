@@ -7,6 +7,10 @@
  * through @arg. A task handle stays valid until it is joined (weft_task_join and friends) or
  * detached; a detached task frees itself when it returns.
  *
+ * Every spawned task runs (trio's rule), so it always owns its @arg: a task cancelled before it
+ * started still starts, and its first checkpoint (any blocking call, weft_checkpoint) returns
+ * -ECANCELED. It can then free what it was handed, which a task that never ran could not.
+ *
  * Cancellation is a request, delivered at the task's next blocking call (or the one it is parked
  * in), which returns -ECANCELED. It is sticky: every later blocking call of that task also returns
  * -ECANCELED at once, except inside a shield scope (weft/scope.h) - so cleanup code that must
@@ -34,6 +38,7 @@ typedef int (*weft_task_fn)(void *arg);
 struct weft_task_opts {
 	const char *name;  /* copied (first 31 bytes); default "task-<id>" */
 	size_t stack_size; /* default: the loop's (64 KiB); rounded up to pages, at least 16 KiB */
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /* Task states, as weft_task_state() reports them. */
@@ -55,7 +60,8 @@ WEFT_API int weft_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
 
 /*
  * weft_loop_spawn - like weft_spawn on an explicit loop, e.g. before it runs.
- * Call it from the loop's thread, or from any thread while the loop is not running.
+ * Not thread-safe: call it from the loop's thread, or from any thread before the loop first runs
+ * (-EXDEV otherwise).
  */
 WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
 			     const struct weft_task_opts *opts);
@@ -63,10 +69,13 @@ WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn
 /*
  * weft_task_join - wait for @task to return, store its status in @status (may be NULL) and free
  * the handle. Joining an already finished task returns at once.
+ * Any number of tasks may join one task at the same time (as many awaiters of one asyncio task
+ * do): each gets its status, and the handle is freed when the last of them returns.
  * Returns 0 (the handle is gone), or -ECANCELED / -ETIMEDOUT if the *joining* task was cancelled
- * or its deadline expired (the handle stays valid and @task keeps running: joining never cancels
- * the joined task, which is what asyncio.shield() provides), -EDEADLK for joining yourself,
- * -EINVAL for NULL or a detached task, -EPERM outside a fiber.
+ * or its deadline expired before @task returned (the handle stays valid and @task keeps running:
+ * joining never cancels the joined task, which is what asyncio.shield() provides), -EDEADLK for
+ * joining yourself, -EINVAL for NULL or a detached task, -EPERM outside a fiber, -EXDEV for a
+ * task of another loop.
  */
 WEFT_API int weft_task_join(weft_task *task, int *status);
 
@@ -87,7 +96,8 @@ WEFT_API int weft_task_detach(weft_task *task);
 
 /*
  * weft_task_cancel - request cancellation of @task (see the top of this file).
- * A task cancelled before it first ran never runs: its status is -ECANCELED.
+ * A task cancelled before it first ran still runs, and its first checkpoint returns -ECANCELED.
+ * It also reaches the children of the task groups @task has open (weft/group.h).
  * Returns 0, or -EALREADY if it has already returned. Callable from fibers and loop callbacks.
  */
 WEFT_API int weft_task_cancel(weft_task *task);

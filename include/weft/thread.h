@@ -44,8 +44,12 @@ WEFT_API int weft_future_set_threadsafe(weft_future *future, int status, void *v
  * From a plain thread the call blocks the thread; from a fiber of any loop (including @loop
  * itself) it parks the fiber. On timeout - or when the calling fiber is cancelled or its deadline
  * expires - the task is cancelled and still waited for (so @arg is never used after the call
- * returns), and -ETIMEDOUT / -ECANCELED is returned with the task's status stored.
- * Returns 0, -EINVAL, -ENOMEM, or the errors above. Thread-safe.
+ * returns), and -ETIMEDOUT / -ECANCELED is returned with the task's status stored. If the task
+ * had not started by then (@loop is not running, or has not got to the call yet), it never will:
+ * the call returns on time with @status -ECANCELED, and @arg is the caller's again.
+ * Returns 0, -EINVAL, -ENOMEM, the errors above, or -EDEADLK from plain code on @loop's own
+ * thread (a weft_call_soon, post or timer callback of @loop, or its owner thread between
+ * runs), where waiting would wait for itself; a fiber of @loop may call it. Thread-safe.
  */
 WEFT_API int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns,
 			    int *status);
@@ -72,6 +76,7 @@ struct weft_loop_group_opts {
 	weft_task_fn main;
 	void *arg;
 	const struct weft_loop_opts *loop_opts;
+	uint64_t reserved[4]; /* must be zero (README "ABI"): room for later fields */
 };
 
 /*

@@ -4,6 +4,8 @@
  *
  * Sleeping fibers cost no kernel timer each: a loop keeps its timers in a heap and hands only the
  * nearest deadline to the kernel, as the timeout of the one io_uring_enter it waits in.
+ *
+ * Not thread-safe, except weft_now(): sleeps and timers belong to the loop's own thread.
  */
 #ifndef WEFT_TIME_H
 #define WEFT_TIME_H
@@ -46,7 +48,8 @@ WEFT_API int weft_timer_new(weft_loop *loop, weft_timer **timerp, void (*fn)(voi
 
 /*
  * weft_timer_start - (re)arm @timer to fire at the absolute time @deadline, and then every
- * @repeat_ns if @repeat_ns > 0. A pending timer keeps weft_loop_run() running.
+ * @repeat_ns if @repeat_ns > 0 (a period that overflows the clock saturates: the timer fires once
+ * and stays armed for WEFT_FOREVER). A pending timer keeps weft_loop_run() running.
  * Returns 0, -EINVAL, or -EXDEV from the wrong thread.
  */
 WEFT_API int weft_timer_start(weft_timer *timer, int64_t deadline, int64_t repeat_ns);

@@ -2,7 +2,8 @@
 /*
  * weft/udp.h - UDP and datagram sockets (asyncio's create_datagram_endpoint): bind/connect,
  * sendto/recvfrom with addresses, truncation reported, multicast. Part of the net module: the
- * rules at the top of weft/net.h (errors, deadlines, where calls may run) apply.
+ * rules at the top of weft/net.h (errors, deadlines, where calls may run) apply: not thread-safe (-EXDEV from
+ * a thread that does not run the loop).
  */
 #ifndef WEFT_UDP_H
 #define WEFT_UDP_H

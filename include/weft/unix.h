@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * weft/unix.h - Unix sockets: stream, seqpacket and datagram, abstract names, socketpair, and
- * fd passing (SCM_RIGHTS). Part of the net module: the rules at the top of weft/net.h apply.
+ * fd passing (SCM_RIGHTS). Part of the net module: the rules at the top of weft/net.h apply
+ * (not thread-safe: -EXDEV from a thread that does not run the loop).
  */
 #ifndef WEFT_UNIX_H
 #define WEFT_UNIX_H
