@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sock.h"
 #include "tls.h"
 
 static int tls_shutdown(void *io);
@@ -109,6 +110,8 @@ static int conn_new(struct weft__tls **tp, weft_tls_ctx *ctx, const struct weft_
 		return -ENOMEM;
 	weft__tls_ctx_ref(ctx);
 	t->ctx = ctx;
+	t->loop = weft_loop_current();
+	t->thread = pthread_self();
 	t->flags = o->flags;
 	weft__list_init(&t->rx_waiters);
 	weft__list_init(&t->tx_waiters);
@@ -239,6 +242,8 @@ static int sock_start(weft_stream **streamp, weft_sock *sock, weft_tls_ctx *ctx,
 
 	if (!sock)
 		return -EINVAL;
+	if (weft__sock_check(sock, server ? "weft_tls_server" : "weft_tls_client"))
+		return -EXDEV;
 	return tls_start(streamp, &proto, ctx, opts, server);
 }
 
@@ -316,12 +321,22 @@ static struct weft__tls *tls_of(weft_stream *stream)
 	return weft_stream_transport(stream) == &tls_ops ? weft_stream_io(stream) : NULL;
 }
 
+/* A connection's calls: -EINVAL for a stream that is not TLS, -EXDEV from the wrong thread. */
+static int tls_check(weft_stream *stream, struct weft__tls **tp, const char *call)
+{
+	*tp = tls_of(stream);
+	if (!*tp)
+		return -EINVAL;
+	return weft__owner_check((*tp)->loop, (*tp)->thread, call) ? -EXDEV : 0;
+}
+
 int weft_tls_abort(weft_stream *stream)
 {
-	struct weft__tls *t = tls_of(stream);
+	struct weft__tls *t;
+	int r = tls_check(stream, &t, __func__);
 
-	if (!t)
-		return -EINVAL;
+	if (r)
+		return r;
 	if (t->busy)
 		return -EBUSY;
 	weft_stream_free(stream);
@@ -334,14 +349,15 @@ int weft_tls_abort(weft_stream *stream)
 
 int weft_tls_info(weft_stream *stream, struct weft_tls_info *info)
 {
-	struct weft__tls *t = tls_of(stream);
+	struct weft__tls *t;
 	const unsigned char *alpn;
 	unsigned alpn_len;
 	const char *sni;
 	X509 *peer;
+	int r = info ? tls_check(stream, &t, __func__) : -EINVAL;
 
-	if (!t || !info)
-		return -EINVAL;
+	if (r)
+		return r;
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
 	/* OpenSSL's selected protocol is not NUL-terminated. */
 	snprintf(t->alpn, sizeof(t->alpn), "%.*s", (int)alpn_len, alpn ? (const char *)alpn : "");
@@ -366,10 +382,11 @@ int weft_tls_info(weft_stream *stream, struct weft_tls_info *info)
 
 ssize_t weft_tls_sendfile(weft_stream *stream, int fd, off_t off, size_t count)
 {
-	struct weft__tls *t = tls_of(stream);
+	struct weft__tls *t;
+	int r = off < 0 ? -EINVAL : tls_check(stream, &t, __func__);
 
-	if (!t || off < 0)
-		return -EINVAL;
+	if (r)
+		return r;
 	return weft__tls_sendfile(stream, t, fd, off, count);
 }
 

@@ -47,6 +47,8 @@ struct weft__tls {
 	void *lio;
 	weft_sock *sock;
 	weft_stream *inner;
+	struct weft_loop *loop; /* the connection's loop and thread (the thread rule) */
+	pthread_t thread;
 	unsigned flags;
 	char *name; /* client: the server name asked for */
 

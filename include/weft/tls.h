@@ -54,7 +54,9 @@
  * that frame their own messages (HTTP's Content-Length) stay readable from peers that skip it.
  *
  * Threads: a weft_tls_ctx is immutable once made and may be shared by connections on any loops
- * and threads. A connection belongs to its loop, as every stream does.
+ * and threads (the context calls are marked Thread-safe). A connection belongs to its loop, as
+ * every stream does: the connection calls are not thread-safe, and return -EXDEV from the wrong
+ * thread.
  */
 #ifndef WEFT_TLS_H
 #define WEFT_TLS_H
@@ -125,8 +127,8 @@ struct weft_tls_ctx_opts {
  * weft_tls_ctx_new - make a context from @opts (NULL: a verifying client). Reads the files it
  * names synchronously (do it at start-up, as Python's load_cert_chain). Returns 0, -EINVAL (a
  * bad option, a server without certificate or key, a key that does not match the
- * certificate, malformed PEM), -ENOENT (a file is missing), -ENOMEM. Callable anywhere;
- * thread-safe.
+ * certificate, malformed PEM), -ENOENT (a file is missing), -ENOMEM. Thread-safe: callable
+ * anywhere, no loop needed.
  */
 WEFT_API int weft_tls_ctx_new(weft_tls_ctx **ctxp, const struct weft_tls_ctx_opts *opts);
 
