@@ -166,9 +166,12 @@ check: check-boundaries check-headers check-abi check-install check-thread-rules
 
 # The examples linked to libweft.so as a user's program is (README "A complete program"): they
 # run against the shared library, and may use only what it exports (one backend is enough).
+# The TLS examples make their certificates with OpenSSL's API, so they link it as such a program
+# would.
 $(B_plain)/shared/examples/%: examples/%.c $(B_plain)/$(SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread \
+		$(if $(filter tls_%,$*),-lssl -lcrypto)
 shared-examples: $(addprefix $(B_plain)/shared/examples/,$(EXAMPLES))
 
 # README "ABI": the functions include/ declares = the names weft.map lists = what the .so exports.
