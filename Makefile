@@ -7,8 +7,8 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 DESTDIR ?=
 
-VERSION := 0.1.0
-SONAME  := libweft.so.0
+VERSION := 0.2.0
+SONAME  := libweft.so.1
 
 CC      ?= gcc
 ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
@@ -294,7 +294,7 @@ install: lib
 	install -m 644 include/weft.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/weft/*.h $(DESTDIR)$(INCDIR)/weft/
 	$(PC_SED) weft.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc # this PREFIX, not the build's
-	@# A real install as root refreshes the loader's cache (a new libweft.so.0 in /usr/local/lib
+	@# A real install as root refreshes the loader's cache (a new libweft.so.1 in /usr/local/lib
 	@# is not found until then); a staged one (DESTDIR) leaves that to the package.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
 

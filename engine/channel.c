@@ -376,7 +376,7 @@ int weft_chan_try_recv(weft_chan *ch, void **itemp)
 	return err;
 }
 
-int weft_chan_close(weft_chan *ch)
+int weft_chan_shutdown(weft_chan *ch)
 {
 	struct chan_wait *wake = NULL;
 
@@ -412,7 +412,7 @@ size_t weft_chan_capacity(const weft_chan *ch)
 	return ch ? ch->cap : 0;
 }
 
-bool weft_chan_is_closed(weft_chan *ch)
+bool weft_chan_is_shutdown(weft_chan *ch)
 {
 	bool closed;
 

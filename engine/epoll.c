@@ -217,7 +217,7 @@ static int run_pool(struct weft__op *op, int fd, bool shielded)
 
 	op->fw.fd = fd;
 	weft__loop()->inflight++; /* something can wake the fiber (debug mode's stuck check) */
-	r = weft__pool_io(pool_job, op, &res, shielded);
+	r = weft__executor_io(pool_job, op, &res, shielded);
 	weft__loop()->inflight--;
 	return res != POLL_INTERRUPTED ? res : r;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The thread pool: weft_pool_run / weft_to_thread (asyncio.to_thread, run_in_executor).
+ * The thread pool: weft_executor_run / weft_executor_default_run (asyncio.to_thread, run_in_executor).
  *
  * A job record is shared by its caller and the pool (the queue, then the worker that runs it,
  * then the post that delivers its end to a fiber's loop), and a caller that gives up may return
@@ -13,7 +13,7 @@
  *
  * A cancelled caller never touches the pool (it only flips the state), so an abandoned job stays
  * queued until a worker pops and drops it: interrupting a fiber takes no lock and cannot race
- * with weft_pool_free().
+ * with weft_executor_free().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,14 +46,14 @@ struct job {
 	bool delivered;
 	bool gave_up; /* the caller abandoned the job and was woken to return at once */
 	bool detach;
-	bool shielded; /* the engine's uninterruptible I/O (weft__pool_io) */
+	bool shielded; /* the engine's uninterruptible I/O (weft__executor_io) */
 	/* plain-thread callers */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done;
 };
 
-struct weft_pool {
+struct weft_executor {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* workers wait here for jobs or the stop */
 	struct weft__list queue;
@@ -68,7 +68,7 @@ struct weft_pool {
 };
 
 /* The pool whose worker this thread is (to refuse shutdown from a job). */
-static __thread weft_pool *tls_worker_of;
+static __thread weft_executor *tls_worker_of;
 
 static void job_unref(struct job *j)
 {
@@ -129,7 +129,7 @@ static void job_run(struct job *j)
 
 static void *worker_main(void *arg)
 {
-	weft_pool *p = arg;
+	weft_executor *p = arg;
 
 	tls_worker_of = p;
 	pthread_mutex_lock(&p->mu);
@@ -155,7 +155,7 @@ static void *worker_main(void *arg)
 }
 
 /* Under p->mu, with @j just queued: make sure some thread will take it. */
-static int wake_worker(weft_pool *p)
+static int wake_worker(weft_executor *p)
 {
 	sigset_t all, old;
 	int r;
@@ -182,7 +182,7 @@ static int wake_worker(weft_pool *p)
 }
 
 /* Queue @j (taking the pool's reference). */
-static int submit(weft_pool *p, struct job *j)
+static int submit(weft_executor *p, struct job *j)
 {
 	int r;
 
@@ -229,7 +229,7 @@ static void job_interrupted(struct weft__wait *w)
 	/* Running (waited for), or done and its delivery already posted: stay parked for it. */
 }
 
-static int run_from_fiber(weft_pool *p, struct job *j, struct weft_task *t)
+static int run_from_fiber(weft_executor *p, struct job *j, struct weft_task *t)
 {
 	struct job_wait jw = {.job = j};
 	int r;
@@ -255,7 +255,7 @@ static int run_from_fiber(weft_pool *p, struct job *j, struct weft_task *t)
 	return j->err;
 }
 
-static int run_from_thread(weft_pool *p, struct job *j)
+static int run_from_thread(weft_executor *p, struct job *j)
 {
 	int r;
 
@@ -273,9 +273,9 @@ static int run_from_thread(weft_pool *p, struct job *j)
 	return j->err;
 }
 
-#define POOL_SHIELDED (1u << 31) /* internal: weft__pool_io's shielded wait */
+#define POOL_SHIELDED (1u << 31) /* internal: weft__executor_io's shielded wait */
 
-static int pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
+static int pool_run(weft_executor *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
 {
 	struct weft_task *t = weft__current();
 	struct job *j;
@@ -290,7 +290,7 @@ static int pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsign
 	atomic_init(&j->state, JOB_QUEUED);
 	j->fn = fn;
 	j->arg = arg;
-	j->detach = flags & WEFT_POOL_DETACH;
+	j->detach = flags & WEFT_EXECUTOR_DETACH;
 	j->shielded = flags & POOL_SHIELDED;
 	r = t ? run_from_fiber(p, j, t) : run_from_thread(p, j);
 	if (result && atomic_load(&j->state) == JOB_DONE)
@@ -299,16 +299,17 @@ static int pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsign
 	return r;
 }
 
-int weft_pool_run_flags(weft_pool *p, weft_job_fn fn, void *arg, int *result, unsigned flags)
+int weft_executor_run_flags(weft_executor *p, weft_job_fn fn, void *arg, int *result,
+			    unsigned flags)
 {
-	if (!p || !fn || (flags & ~WEFT_POOL_DETACH))
+	if (!p || !fn || (flags & ~WEFT_EXECUTOR_DETACH))
 		return -EINVAL;
 	return pool_run(p, fn, arg, result, flags);
 }
 
-int weft_pool_run(weft_pool *p, weft_job_fn fn, void *arg, int *result)
+int weft_executor_run(weft_executor *p, weft_job_fn fn, void *arg, int *result)
 {
-	return weft_pool_run_flags(p, fn, arg, result, 0);
+	return weft_executor_run_flags(p, fn, arg, result, 0);
 }
 
 /* ---- pools ------------------------------------------------------------------------------ */
@@ -319,18 +320,18 @@ static unsigned default_size(void)
 
 	if (n < 2)
 		return 2;
-	return n > (long)WEFT_POOL_MAX_THREADS ? WEFT_POOL_MAX_THREADS : (unsigned)n;
+	return n > (long)WEFT_EXECUTOR_MAX_THREADS ? WEFT_EXECUTOR_MAX_THREADS : (unsigned)n;
 }
 
-int weft_pool_new(weft_pool **poolp, unsigned nthreads)
+int weft_executor_new(weft_executor **poolp, unsigned nthreads)
 {
-	weft_pool *p;
+	weft_executor *p;
 
-	if (!poolp || nthreads > WEFT_POOL_MAX_THREADS)
+	if (!poolp || nthreads > WEFT_EXECUTOR_MAX_THREADS)
 		return -EINVAL;
 	if (!nthreads)
 		nthreads = default_size();
-	p = weft__new(weft_pool);
+	p = weft__new(weft_executor);
 	if (!p)
 		return -ENOMEM;
 	p->threads = weft__new_array(pthread_t, nthreads);
@@ -347,23 +348,23 @@ int weft_pool_new(weft_pool **poolp, unsigned nthreads)
 	return 0;
 }
 
-unsigned weft_pool_size(const weft_pool *p)
+unsigned weft_executor_size(const weft_executor *p)
 {
 	return p ? p->max : 0;
 }
 
-int weft_pool_shutdown(weft_pool *p, unsigned flags)
+int weft_executor_shutdown(weft_executor *p, unsigned flags)
 {
 	struct weft__list dropped;
 
-	if (!p || (flags & ~WEFT_POOL_CANCEL_PENDING))
+	if (!p || (flags & ~WEFT_EXECUTOR_CANCEL_PENDING))
 		return -EINVAL;
 	if (tls_worker_of == p)
 		return -EDEADLK;
 	weft__list_init(&dropped);
 	pthread_mutex_lock(&p->mu);
 	p->closed = true;
-	if (flags & WEFT_POOL_CANCEL_PENDING) {
+	if (flags & WEFT_EXECUTOR_CANCEL_PENDING) {
 		while (!weft__list_empty(&p->queue)) {
 			struct weft__list *l = p->queue.next;
 			weft__list_del(l);
@@ -398,11 +399,11 @@ int weft_pool_shutdown(weft_pool *p, unsigned flags)
 	return 0;
 }
 
-void weft_pool_free(weft_pool *p)
+void weft_executor_free(weft_executor *p)
 {
 	if (!p)
 		return;
-	weft_pool_shutdown(p, WEFT_POOL_WAIT);
+	weft_executor_shutdown(p, WEFT_EXECUTOR_WAIT);
 	pthread_mutex_destroy(&p->join_mu);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
@@ -413,15 +414,15 @@ void weft_pool_free(weft_pool *p)
 /* ---- the default pool ------------------------------------------------------------------- */
 
 static pthread_mutex_t default_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic(weft_pool *) default_pool;
+static _Atomic(weft_executor *) default_pool;
 static bool default_hooks; /* atexit and atfork handlers registered */
 
 /* A forked child has none of the workers: drop the pool there rather than join ghosts. Only
  * its memory is freed (its locks may have been held by threads that are not in the child);
  * records of jobs in flight at the fork belong to those threads and are left alone. */
-static void pool_forget(_Atomic(weft_pool *) *slot, pthread_mutex_t *mu)
+static void pool_forget(_Atomic(weft_executor *) *slot, pthread_mutex_t *mu)
 {
-	weft_pool *p = atomic_exchange(slot, NULL);
+	weft_executor *p = atomic_exchange(slot, NULL);
 
 	pthread_mutex_init(mu, NULL);
 	if (p) {
@@ -442,19 +443,19 @@ static void default_forget_in_child(void)
  */
 static void default_at_exit(void)
 {
-	weft_pool *p;
+	weft_executor *p;
 
 	pthread_mutex_lock(&default_mu);
 	p = atomic_load(&default_pool);
 	pthread_mutex_unlock(&default_mu);
 	/* exit() from one of its own jobs: joining would wait for ourselves; leave it. */
 	if (p && tls_worker_of != p)
-		weft_pool_shutdown(p, WEFT_POOL_CANCEL_PENDING);
+		weft_executor_shutdown(p, WEFT_EXECUTOR_CANCEL_PENDING);
 }
 
-int weft_pool_default(weft_pool **poolp)
+int weft_executor_default(weft_executor **poolp)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int r = 0;
 
 	if (!poolp)
@@ -473,7 +474,7 @@ int weft_pool_default(weft_pool **poolp)
 			default_hooks = true;
 	}
 	if (!p && !r) {
-		r = weft_pool_new(&p, 0);
+		r = weft_executor_new(&p, 0);
 		if (r == 0)
 			atomic_store_explicit(&default_pool, p, memory_order_release);
 	}
@@ -483,43 +484,43 @@ int weft_pool_default(weft_pool **poolp)
 	return r;
 }
 
-int weft_to_thread(weft_job_fn fn, void *arg, int *result)
+int weft_executor_default_run(weft_job_fn fn, void *arg, int *result)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int r;
 
 	if (!fn)
 		return -EINVAL;
-	r = weft_pool_default(&p);
-	return r ? r : weft_pool_run(p, fn, arg, result);
+	r = weft_executor_default(&p);
+	return r ? r : weft_executor_run(p, fn, arg, result);
 }
 
-int weft_pool_default_shutdown(unsigned flags)
+int weft_executor_default_shutdown(unsigned flags)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int r = 0;
 
-	if (flags & ~WEFT_POOL_CANCEL_PENDING)
+	if (flags & ~WEFT_EXECUTOR_CANCEL_PENDING)
 		return -EINVAL;
 	pthread_mutex_lock(&default_mu);
 	p = atomic_load(&default_pool);
 	if (p && tls_worker_of == p) {
 		r = -EDEADLK;
 	} else if (p) {
-		weft_pool_shutdown(p, flags);
-		weft_pool_free(p);
+		weft_executor_shutdown(p, flags);
+		weft_executor_free(p);
 		atomic_store(&default_pool, NULL);
 	}
 	pthread_mutex_unlock(&default_mu);
 	return r;
 }
 
-/* ---- the engine's I/O pool (weft__pool_io) ---------------------------------------------- */
+/* ---- the engine's I/O pool (weft__executor_io) ---------------------------------------------- */
 
 #define IO_POOL_THREADS 4 /* libuv's default: enough to overlap a few disk waits */
 
 static pthread_mutex_t io_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic(weft_pool *) io_pool;
+static _Atomic(weft_executor *) io_pool;
 
 /* As the default pool: a forked child has none of its workers. Never freed at exit: a thread
  * still in a file call may be using it then, and the process's end takes it anyway. */
@@ -528,10 +529,10 @@ static void io_forget_in_child(void)
 	pool_forget(&io_pool, &io_mu);
 }
 
-static int io_pool_get(weft_pool **pp)
+static int io_pool_get(weft_executor **pp)
 {
 	static bool hooked;
-	weft_pool *p = atomic_load_explicit(&io_pool, memory_order_acquire);
+	weft_executor *p = atomic_load_explicit(&io_pool, memory_order_acquire);
 	int r = 0;
 
 	if (p) {
@@ -544,16 +545,16 @@ static int io_pool_get(weft_pool **pp)
 		r = pthread_atfork(NULL, NULL, io_forget_in_child) ? -ENOMEM : 0;
 		hooked = !r;
 	}
-	if (!p && !r && !(r = weft_pool_new(&p, IO_POOL_THREADS)))
+	if (!p && !r && !(r = weft_executor_new(&p, IO_POOL_THREADS)))
 		atomic_store_explicit(&io_pool, p, memory_order_release);
 	pthread_mutex_unlock(&io_mu);
 	*pp = p;
 	return r;
 }
 
-int weft__pool_io(weft_job_fn fn, void *arg, int *result, bool shielded)
+int weft__executor_io(weft_job_fn fn, void *arg, int *result, bool shielded)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int r = io_pool_get(&p);
 
 	return r ? r : pool_run(p, fn, arg, result, shielded ? POOL_SHIELDED : 0);

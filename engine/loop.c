@@ -6,7 +6,7 @@
  *   1. the kernel (the backend, backend.h): submit every queued SQE and reap CQEs in one
  *      io_uring_enter, or one epoll wait on the readiness backend; block (until the
  *      nearest timer) only when no task is ready and no callback is queued;
- *   2. weft_call_soon callbacks queued before the turn;
+ *   2. weft_loop_call_soon callbacks queued before the turn;
  *   3. due timers;
  *   4. the tasks that are ready (sched.c), which hand over to each other directly.
  */
@@ -417,7 +417,7 @@ const char *weft_backend_name(int backend)
 
 /* ---- callbacks -------------------------------------------------------------------------- */
 
-int weft_call_soon(weft_loop *loop, void (*fn)(void *), void *arg)
+int weft_loop_call_soon(weft_loop *loop, void (*fn)(void *), void *arg)
 {
 	struct weft__callback *cb;
 

@@ -68,7 +68,7 @@ struct weft_loop {
 	unsigned ntimers;	  /* weft_timer handles in existence (each may take a heap slot) */
 	struct weft__list timers; /* every weft_timer of the loop, freed at close */
 
-	/* callbacks from weft_call_soon */
+	/* callbacks from weft_loop_call_soon */
 	struct weft__callback *cb_head, *cb_tail;
 
 	/* crossing threads: stop requests, posted work and wake-ups (post.c) */
@@ -185,7 +185,7 @@ struct weft_loop *weft__future_loop(struct weft_future *future);
  * (loop.c). Not an abort: a sandbox, or the kernel running short of memory, can cause it. */
 void weft__loop_fail(struct weft_loop *loop, const char *call, int err);
 
-/* Callbacks queued by weft_call_soon (loop.c). */
+/* Callbacks queued by weft_loop_call_soon (loop.c). */
 void weft__callbacks_run(struct weft_loop *loop);
 
 #endif

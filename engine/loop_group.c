@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Loop groups: N loops, each run forever by a thread of its own, started and stopped together
+ * Loopsets: N loops, each run forever by a thread of its own, started and stopped together
  * (one loop per core for a multi-core service, or one background loop for a program whose main
  * thread belongs to something else).
  *
  * The loops are created on the starting thread, so set-up errors (io_uring refused, no memory)
- * come back from weft_loop_group_start itself; each thread then binds its loop by running it
+ * come back from weft_loopset_start itself; each thread then binds its loop by running it
  * and closes it when stopped, since only the owner thread may drain a loop.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include "loop.h"
 
 struct member {
-	struct weft_loop_group *group;
+	struct weft_loopset *group;
 	weft_loop *loop;
 	pthread_t thread;
 	unsigned index;
@@ -27,7 +27,7 @@ struct member {
 	int close_err;
 };
 
-struct weft_loop_group {
+struct weft_loopset {
 	unsigned n, started;
 	struct member *members;
 	weft_task_fn main;
@@ -45,7 +45,7 @@ static __thread int group_index = -1;
 static int member_main(void *arg)
 {
 	struct member *m = arg;
-	struct weft_loop_group *g = m->group;
+	struct weft_loopset *g = m->group;
 	int status = g->main(g->arg);
 
 	pthread_mutex_lock(&g->mu);
@@ -70,7 +70,7 @@ static void pin(struct member *m)
 static void *member_thread(void *arg)
 {
 	struct member *m = arg;
-	struct weft_loop_group *g = m->group;
+	struct weft_loopset *g = m->group;
 	const struct weft_task_opts topts = {.name = "group-main"};
 
 	group_index = (int)m->index;
@@ -92,7 +92,7 @@ static void *member_thread(void *arg)
 }
 
 /* The CPUs this process may run on, in order: loop i is pinned to the (i mod count)-th. */
-static void assign_cpus(struct weft_loop_group *g, bool pin_them)
+static void assign_cpus(struct weft_loopset *g, bool pin_them)
 {
 	cpu_set_t allowed;
 	int cpus[CPU_SETSIZE], ncpu = 0;
@@ -115,7 +115,7 @@ static unsigned default_nloops(void)
 }
 
 /* Stop the loops whose threads run, join them, close the rest, free everything. */
-static int group_free(struct weft_loop_group *g)
+static int group_free(struct weft_loopset *g)
 {
 	int r = 0;
 
@@ -138,9 +138,9 @@ static int group_free(struct weft_loop_group *g)
 	return r;
 }
 
-static int group_alloc(struct weft_loop_group **gp, const struct weft_loop_group_opts *opts)
+static int group_alloc(struct weft_loopset **gp, const struct weft_loopset_opts *opts)
 {
-	struct weft_loop_group *g = weft__new(struct weft_loop_group);
+	struct weft_loopset *g = weft__new(struct weft_loopset);
 
 	if (!g)
 		return -ENOMEM;
@@ -159,9 +159,9 @@ static int group_alloc(struct weft_loop_group **gp, const struct weft_loop_group
 	return 0;
 }
 
-int weft_loop_group_start(weft_loop_group **gp, const struct weft_loop_group_opts *opts)
+int weft_loopset_start(weft_loopset **gp, const struct weft_loopset_opts *opts)
 {
-	struct weft_loop_group *g;
+	struct weft_loopset *g;
 	int r;
 
 	if (!gp || !opts || opts->nloops > 4096 || weft__reserved_bad(opts))
@@ -194,22 +194,22 @@ int weft_loop_group_start(weft_loop_group **gp, const struct weft_loop_group_opt
 	return 0;
 }
 
-unsigned weft_loop_group_size(const weft_loop_group *g)
+unsigned weft_loopset_size(const weft_loopset *g)
 {
 	return g ? g->n : 0;
 }
 
-weft_loop *weft_loop_group_loop(const weft_loop_group *g, unsigned i)
+weft_loop *weft_loopset_loop(const weft_loopset *g, unsigned i)
 {
 	return g && i < g->n ? g->members[i].loop : NULL;
 }
 
-int weft_loop_group_index(void)
+int weft_loopset_index(void)
 {
 	return group_index;
 }
 
-int weft_loop_group_wait(weft_loop_group *g)
+int weft_loopset_wait(weft_loopset *g)
 {
 	int status;
 
@@ -225,7 +225,7 @@ int weft_loop_group_wait(weft_loop_group *g)
 	return status;
 }
 
-int weft_loop_group_stop(weft_loop_group *g)
+int weft_loopset_stop(weft_loopset *g)
 {
 	if (!g)
 		return -EINVAL;

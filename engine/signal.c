@@ -211,7 +211,7 @@ int weft_signal_watch(weft_signal *sig, weft_signal_fn fn, void *arg, weft_task 
 	if (!w)
 		return -ENOMEM;
 	*w = (struct watch){sig, fn, arg};
-	err = weft_spawn(&t, watch_task, w, NULL);
+	err = weft_task_spawn(&t, watch_task, w, NULL);
 	if (err) {
 		weft__delete(w);
 		return err;

@@ -108,7 +108,8 @@ int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *a
 	return weft__task_spawn(loop, taskp, fn, arg, opts, NULL);
 }
 
-int weft_spawn(weft_task **taskp, weft_task_fn fn, void *arg, const struct weft_task_opts *opts)
+int weft_task_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
+		    const struct weft_task_opts *opts)
 {
 	struct weft_loop *loop = weft__loop();
 

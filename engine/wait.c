@@ -183,7 +183,7 @@ static int wait_all_cancelling(struct watchset *s, int outer)
 	return outer ? outer : r;
 }
 
-int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
+int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 {
 	struct watchset s;
 	int err, outer;
@@ -226,7 +226,7 @@ static int wait_until(struct watchset *s, int64_t until, const char *what)
 	return err;
 }
 
-int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns)
+int weft_tasks_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns)
 {
 	static const enum until_cond conds[] = {
 	    [WEFT_WAIT_ALL_COMPLETED] = UNTIL_ALL,

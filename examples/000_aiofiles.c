@@ -41,7 +41,7 @@ static int write_file(const char *filename, const char *content)
 
 	if (err)
 		return err;
-	n = weft_file_write_all(f, content, strlen(content)); /* await f.write(content) */
+	n = weft_file_write(f, content, strlen(content)); /* await f.write(content) */
 	err = weft_file_close(f);
 	return n < 0 ? (int)n : err;
 }

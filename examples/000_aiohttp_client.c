@@ -79,9 +79,9 @@ static int main_task(void *arg)
 
 	for (int i = 0; i < 3; i++) {
 		f[i] = (struct fetch){.site = urls[i], .port = (uint16_t)weft_addr_port(&addr)};
-		check(weft_spawn(&tasks[i], fetch_url, &f[i], NULL), "spawn");
+		check(weft_task_spawn(&tasks[i], fetch_url, &f[i], NULL), "spawn");
 	}
-	check(weft_gather(tasks, 3, statuses, 0), "gather");
+	check(weft_tasks_gather(tasks, 3, statuses, 0), "gather");
 	for (int i = 0; i < 3; i++)
 		printf("%s\n", f[i].text);
 

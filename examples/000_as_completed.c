@@ -48,7 +48,7 @@ static int async_main(void *arg)
 	enum { N = sizeof(urls) / sizeof(urls[0]) };
 	weft_task *tasks[N];
 	for (int i = 0; i < N; i++)
-		check(weft_spawn(&tasks[i], fetch_url, &urls[i], NULL), "spawn");
+		check(weft_task_spawn(&tasks[i], fetch_url, &urls[i], NULL), "spawn");
 
 	weft_as_completed *it;
 	check(weft_as_completed_new(&it, tasks, N), "as_completed");

@@ -33,8 +33,8 @@ static int async_main(void *arg)
 	int status;
 
 	/* both start running as soon as main blocks, in spawn order */
-	check(weft_spawn(&task1, fetch_data, (void *)2, NULL), "spawn");
-	check(weft_spawn(&task2, fetch_data, (void *)1, NULL), "spawn");
+	check(weft_task_spawn(&task1, fetch_data, (void *)2, NULL), "spawn");
+	check(weft_task_spawn(&task2, fetch_data, (void *)1, NULL), "spawn");
 
 	/* wait for both tasks to complete */
 	check(weft_task_join(task1, &status), "join");

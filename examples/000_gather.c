@@ -39,9 +39,9 @@ static int async_main(void *arg)
 {
 	weft_task *tasks[2];
 	int statuses[2];
-	check(weft_spawn(&tasks[0], task1, NULL, NULL), "spawn");
-	check(weft_spawn(&tasks[1], task2, NULL, NULL), "spawn");
-	return weft_gather(tasks, 2, statuses, 0);
+	check(weft_task_spawn(&tasks[0], task1, NULL, NULL), "spawn");
+	check(weft_task_spawn(&tasks[1], task2, NULL, NULL), "spawn");
+	return weft_tasks_gather(tasks, 2, statuses, 0);
 }
 
 int main(void)

@@ -41,8 +41,8 @@ static int async_main(void *arg)
 	int statuses[3];
 
 	for (int i = 0; i < 3; i++)
-		check(weft_spawn(&tasks[i], task, &jobs[i], NULL), "spawn");
-	check(weft_gather(tasks, 3, statuses, 0), "gather");
+		check(weft_task_spawn(&tasks[i], task, &jobs[i], NULL), "spawn");
+	check(weft_tasks_gather(tasks, 3, statuses, 0), "gather");
 	printf("['%s', '%s', '%s']\n", jobs[0].result, jobs[1].result, jobs[2].result);
 	return 0;
 }

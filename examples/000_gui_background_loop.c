@@ -7,10 +7,10 @@
  * then "Async task finished" back as window events, which the GUI prints. "Exit" stops the loop
  * with call_soon_threadsafe(loop.stop) and joins the thread.
  *
- * weft: the background loop is a loop group of one (weft_loop_group_start). The GUI thread
+ * weft: the background loop is a loopset of one (weft_loopset_start). The GUI thread
  * hands the task over with weft_loop_post() (run_coroutine_threadsafe without waiting for the
  * result); the task talks back through the window's event queue, which - like
- * window.write_event_value - is safe to call from any thread. weft_loop_group_stop() is the
+ * window.write_event_value - is safe to call from any thread. weft_loopset_stop() is the
  * stop-and-join. There is no GUI: the window is simulated, with a scripted user who clicks
  * "Start Async Task" first and "Exit" once the task has finished. Timing is 1:10.
  *
@@ -95,17 +95,17 @@ static int async_task(void *arg)
 /* Runs on the loop's thread: schedule the task there. */
 static void start_task(void *arg)
 {
-	check(weft_spawn(NULL, async_task, arg, NULL), "spawn");
+	check(weft_task_spawn(NULL, async_task, arg, NULL), "spawn");
 }
 
 int main(void)
 {
 	struct window window = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-	struct weft_loop_group_opts opts = {.nloops = 1};
-	weft_loop_group *background;
+	struct weft_loopset_opts opts = {.nloops = 1};
+	weft_loopset *background;
 
-	check(weft_loop_group_start(&background, &opts), "loop_group_start");
-	weft_loop *loop = weft_loop_group_loop(background, 0);
+	check(weft_loopset_start(&background, &opts), "loop_group_start");
+	weft_loop *loop = weft_loopset_loop(background, 0);
 
 	for (;;) { /* the GUI's main loop */
 		struct gui_event ev = window_read(&window);
@@ -117,6 +117,6 @@ int main(void)
 		if (strcmp(ev.event, "TASK_UPDATE") == 0)
 			printf("%s\n", ev.value);
 	}
-	check(weft_loop_group_stop(background), "loop_group_stop"); /* stop + join */
+	check(weft_loopset_stop(background), "loop_group_stop"); /* stop + join */
 	return 0;
 }

@@ -11,7 +11,7 @@
  * "Start Task" first and "Exit" once "Task finished" has been shown. The tutorial's poller spins
  * inside one callback (its asyncio.sleep(0) there is never awaited, so it blocks the loop);
  * a weft callback must not block, so it polls once and, if nothing happened, re-posts itself
- * with weft_call_soon() - the busy wait the tutorial warns about, without freezing the loop.
+ * with weft_loop_call_soon() - the busy wait the tutorial warns about, without freezing the loop.
  * Timing is scaled 1:5 (one tutorial second is 200 ms).
  */
 #include <errno.h>
@@ -95,7 +95,7 @@ static void get_window_events(void *arg)
 	struct poll *p = arg;
 	if (window_read(p->window, &p->event))
 		check(weft_future_set(p->future, 0, &p->event), "future_set");
-	else if (weft_call_soon(weft_loop_current(), get_window_events, p) < 0)
+	else if (weft_loop_call_soon(weft_loop_current(), get_window_events, p) < 0)
 		check(weft_future_set(p->future, -ENOMEM, NULL), "future_set");
 }
 
@@ -107,7 +107,7 @@ static int async_main(void *arg)
 	for (;;) {
 		struct poll p = {.window = &window};
 		check(weft_future_new(loop, &p.future), "future_new");
-		check(weft_call_soon(loop, get_window_events, &p), "call_soon");
+		check(weft_loop_call_soon(loop, get_window_events, &p), "call_soon");
 		int err = weft_future_wait(p.future, NULL);
 		check(weft_future_free(p.future), "future_free");
 		check(err, "window read");
@@ -117,7 +117,7 @@ static int async_main(void *arg)
 		if (strcmp(event, "Exit") == 0)
 			break;
 		if (strcmp(event, "Start Task") == 0)
-			check(weft_spawn(NULL, long_running_task, &window, NULL), "spawn");
+			check(weft_task_spawn(NULL, long_running_task, &window, NULL), "spawn");
 		if (strcmp(event, "TASK_UPDATE") == 0 || strcmp(event, "TASK_DONE") == 0)
 			printf("%s\n", p.event.value);
 	}

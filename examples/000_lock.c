@@ -58,8 +58,8 @@ static int async_main(void *arg)
 	(void)arg;
 	check(weft_lock_new(NULL, &lock), "lock_new");
 	for (int i = 0; i < 2; i++)
-		check(weft_spawn(&tasks[i], async_function, &words[i], NULL), "spawn");
-	check(weft_gather(tasks, 2, statuses, 0), "gather");
+		check(weft_task_spawn(&tasks[i], async_function, &words[i], NULL), "spawn");
+	check(weft_tasks_gather(tasks, 2, statuses, 0), "gather");
 	printf("['%s', '%s']\n", shared_data[0], shared_data[1]);
 	check(weft_lock_free(lock), "lock_free");
 	return 0;

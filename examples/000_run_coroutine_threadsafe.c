@@ -67,7 +67,7 @@ static int async_main(void *arg)
 
 	/* Stop the thread's event loop. */
 	weft_loop_stop(loop);
-	check(weft_to_thread(join_thread, &thread, &joined), "to_thread");
+	check(weft_executor_default_run(join_thread, &thread, &joined), "to_thread");
 	check(joined, "pthread_join");
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Python: `await loop.run_in_executor(None, blocking_task)`: None means the loop's default thread
  * pool; blocking_task() sleeps 3 s and returns "Blocking task complete".
  *
- * weft's default pool is process-wide (weft_pool_default). Timing is scaled 1:5.
+ * weft's default pool is process-wide (weft_executor_default). Timing is scaled 1:5.
  *
  * weft-example: no-valgrind (another thread wakes the loop; valgrind serialises threads and a
  * loop asleep in io_uring_enter holds its lock, see README "Tests")
@@ -29,11 +29,11 @@ static int blocking_task(void *arg)
 static int async_main(void *arg)
 {
 	struct blocking b = {0};
-	weft_pool *pool;
-	int err = weft_pool_default(&pool); /* run_in_executor(None, ...) */
+	weft_executor *pool;
+	int err = weft_executor_default(&pool); /* run_in_executor(None, ...) */
 	if (err)
 		return err;
-	err = weft_pool_run(pool, blocking_task, &b, NULL);
+	err = weft_executor_run(pool, blocking_task, &b, NULL);
 	if (err)
 		return err;
 	printf("%s\n", b.result);

@@ -95,7 +95,7 @@ static int amain(void *arg)
 		fprintf(stderr, "open %s: %s\n", tty, weft_strerror(r));
 		return r;
 	}
-	if (master >= 0 && (r = weft_spawn(&dev, device, &master, NULL)))
+	if (master >= 0 && (r = weft_task_spawn(&dev, device, &master, NULL)))
 		return r;
 	r = serial_reader(port);
 	printf("Connection closed: %s\n", r == -EIO ? "device gone" : weft_strerror(r));

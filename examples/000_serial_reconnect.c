@@ -118,7 +118,7 @@ static int amain(void *arg)
 	weft_task *app;
 	int master, st;
 
-	if (plug_in(lab, &master) || weft_spawn(&app, reconnector, lab, NULL))
+	if (plug_in(lab, &master) || weft_task_spawn(&app, reconnector, lab, NULL))
 		return -1;
 	if (until(&lab->opened, 1) || write(master, "hello from the device", 21) != 21 ||
 	    until(&lab->received, 1))

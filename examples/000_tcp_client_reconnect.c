@@ -107,7 +107,7 @@ static int main_task(void *arg)
 	weft_sock_close(probe);
 	check(weft_event_new(NULL, &late.done), "event");
 
-	check(weft_spawn(&server, late_server, &late, NULL), "spawn");
+	check(weft_task_spawn(&server, late_server, &late, NULL), "spawn");
 	check(tcp_client("127.0.0.1", (uint16_t)weft_addr_port(&late.addr)), "client");
 	weft_event_set(late.done);
 	check(weft_task_join(server, &status), "join");

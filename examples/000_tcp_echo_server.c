@@ -97,9 +97,9 @@ static int main_task(void *arg)
 
 	for (int i = 0; i < 2; i++) {
 		demos[i] = (struct demo){&addr, i + 1};
-		check(weft_spawn(&clients[i], demo_client, &demos[i], NULL), "spawn");
+		check(weft_task_spawn(&clients[i], demo_client, &demos[i], NULL), "spawn");
 	}
-	check(weft_gather(clients, 2, statuses, 0), "clients");
+	check(weft_tasks_gather(clients, 2, statuses, 0), "clients");
 	check(weft_server_shutdown(srv, WEFT_SEC), "shutdown");
 	weft_server_free(srv);
 	return 0;

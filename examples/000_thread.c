@@ -44,7 +44,7 @@ static int async_main(void *arg)
 
 	(void)arg;
 	check(-pthread_create(&thread, NULL, thread_function, NULL), "pthread_create");
-	check(weft_to_thread(join_thread, &thread, &joined), "to_thread");
+	check(weft_executor_default_run(join_thread, &thread, &joined), "to_thread");
 	check(joined, "pthread_join");
 	/* the join orders the thread's write before this read */
 	printf("['%s']\n", shared_data[0]);

@@ -69,7 +69,7 @@ static int async_main(void *arg)
 	(void)arg;
 	check(-pthread_create(&thread, NULL, thread_function, NULL), "pthread_create");
 	check(async_function(), "async_function");
-	check(weft_to_thread(join_thread, &thread, &joined), "to_thread");
+	check(weft_executor_default_run(join_thread, &thread, &joined), "to_thread");
 	check(joined, "pthread_join");
 	printf("['%s', '%s']\n", shared_data[0], shared_data[1]);
 	return 0;

@@ -26,12 +26,12 @@ static int blocking_task(void *arg)
 static int async_main(void *arg)
 {
 	struct blocking b = {0};
-	weft_pool *executor;
-	int err = weft_pool_new(&executor, 4); /* ThreadPoolExecutor(max_workers=4) */
+	weft_executor *executor;
+	int err = weft_executor_new(&executor, 4); /* ThreadPoolExecutor(max_workers=4) */
 	if (err)
 		return err;
-	err = weft_pool_run(executor, blocking_task, &b, NULL);
-	weft_pool_free(executor); /* shutdown(wait=True): Python does this at exit */
+	err = weft_executor_run(executor, blocking_task, &b, NULL);
+	weft_executor_free(executor); /* shutdown(wait=True): Python does this at exit */
 	if (err)
 		return err;
 	printf("%s\n", b.result);

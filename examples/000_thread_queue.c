@@ -74,7 +74,7 @@ static int async_main(void *arg)
 	/* Signal the thread to exit. */
 	check(weft_chan_send(queue, NULL), "send");
 	/* Wait for the thread to finish (tasks[] stays valid until then). */
-	check(weft_to_thread(join_thread, &thread, &joined), "to_thread");
+	check(weft_executor_default_run(join_thread, &thread, &joined), "to_thread");
 	check(joined, "pthread_join");
 	check(weft_chan_free(queue), "chan_free");
 	return 0;

@@ -31,7 +31,7 @@ static int blocking_task(void *arg)
 static int async_main(void *arg)
 {
 	struct blocking b = {0};
-	int err = weft_to_thread(blocking_task, &b, NULL);
+	int err = weft_executor_default_run(blocking_task, &b, NULL);
 	if (err)
 		return err;
 	printf("%s\n", b.result);

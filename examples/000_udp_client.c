@@ -69,7 +69,7 @@ static int main_task(void *arg)
 	check(weft_addr_parse(&addr, "127.0.0.1:0"), "address");
 	check(weft_udp_open(&server, &addr, NULL, 0), "server");
 	check(weft_sock_local_addr(server, &addr), "address");
-	check(weft_spawn(&echo, echo_once, server, NULL), "spawn");
+	check(weft_task_spawn(&echo, echo_once, server, NULL), "spawn");
 
 	check(udp_client(&addr), "client");
 

@@ -79,11 +79,11 @@ static int main_task(void *arg)
 	check(weft_sock_local_addr(sock, &addr), "address");
 	weft_addr_format(&addr, text, sizeof(text));
 	printf("UDP server running on %s\n", text);
-	check(weft_spawn(&server, udp_server, sock, NULL), "spawn");
+	check(weft_task_spawn(&server, udp_server, sock, NULL), "spawn");
 	if (forever)
 		return weft_task_join(server, NULL);
 
-	check(weft_spawn(&client, demo_client, &addr, NULL), "spawn");
+	check(weft_task_spawn(&client, demo_client, &addr, NULL), "spawn");
 	check(weft_task_join(client, &status), "join");
 	check(status, "client");
 	weft_task_cancel(server);

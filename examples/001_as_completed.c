@@ -51,7 +51,7 @@ static int async_main(void *arg)
 	weft_task *tasks[3];
 
 	for (int i = 0; i < 3; i++)
-		check(weft_spawn(&tasks[i], work, &works[i], NULL), "spawn");
+		check(weft_task_spawn(&tasks[i], work, &works[i], NULL), "spawn");
 
 	weft_as_completed *it;
 	weft_task *t;

@@ -41,9 +41,9 @@ static int async_main(void *arg)
 	weft_task *t1, *t2, *t3;
 	int status;
 
-	check(weft_spawn(&t1, work, &a, NULL), "spawn");
-	check(weft_spawn(&t2, work, &b, NULL), "spawn");
-	check(weft_spawn(&t3, work, &c, NULL), "spawn");
+	check(weft_task_spawn(&t1, work, &a, NULL), "spawn");
+	check(weft_task_spawn(&t2, work, &b, NULL), "spawn");
+	check(weft_task_spawn(&t3, work, &c, NULL), "spawn");
 	/* all three run concurrently while main waits on each in turn */
 	check(weft_task_join(t1, &status), "join");
 	check(status, "a");

@@ -37,7 +37,7 @@ static int async_main(void *arg)
 	(void)arg;
 	check(weft_event_new(NULL, &myevent), "event_new");
 	/* Spawn a task to wait until the event is set. */
-	check(weft_spawn(&handler, listener, myevent, NULL), "spawn");
+	check(weft_task_spawn(&handler, listener, myevent, NULL), "spawn");
 	/* Sleep for 1 second and set the event. */
 	check(weft_sleep(WEFT_SEC), "sleep");
 	check(weft_event_set(myevent), "event_set");

@@ -49,8 +49,8 @@ static int async_main(void *arg)
 	int statuses[3];
 
 	for (int i = 0; i < 3; i++)
-		check(weft_spawn(&tasks[i], work, &works[i], NULL), "spawn");
-	check(weft_gather(tasks, 3, statuses, 0), "gather");
+		check(weft_task_spawn(&tasks[i], work, &works[i], NULL), "spawn");
+	check(weft_tasks_gather(tasks, 3, statuses, 0), "gather");
 	printf("Result: ['%c', '%c', '%c']\n", works[0].result, works[1].result, works[2].result);
 	return 0;
 }

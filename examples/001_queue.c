@@ -76,7 +76,7 @@ static int async_main(void *arg)
 	for (int i = 0; i < WORKERS; i++) {
 		workers[i].queue = queue;
 		snprintf(workers[i].name, sizeof(workers[i].name), "worker-%d", i);
-		check(weft_spawn(&tasks[i], worker, &workers[i], NULL), "spawn");
+		check(weft_task_spawn(&tasks[i], worker, &workers[i], NULL), "spawn");
 	}
 
 	/* Wait until the queue is fully processed. */
@@ -87,7 +87,7 @@ static int async_main(void *arg)
 	/* Cancel the workers and wait until they have returned (each with -ECANCELED). */
 	for (int i = 0; i < WORKERS; i++)
 		check(weft_task_cancel(tasks[i]), "cancel");
-	int err = weft_gather(tasks, WORKERS, statuses, 0);
+	int err = weft_tasks_gather(tasks, WORKERS, statuses, 0);
 	if (err != -ECANCELED)
 		check(err < 0 ? err : -EPROTO, "gather");
 

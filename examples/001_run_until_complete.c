@@ -46,8 +46,8 @@ static int async_main(void *arg)
 	int statuses[3];
 
 	for (int i = 0; i < 3; i++)
-		check(weft_spawn(&tasks[i], work, &works[i], NULL), "spawn");
-	return weft_gather(tasks, 3, statuses, 0);
+		check(weft_task_spawn(&tasks[i], work, &works[i], NULL), "spawn");
+	return weft_tasks_gather(tasks, 3, statuses, 0);
 }
 
 int main(void)

@@ -25,7 +25,7 @@ static int async_main(void *arg)
 	weft_task *task;
 	int status;
 
-	int err = weft_spawn(&task, work, &result, NULL);
+	int err = weft_task_spawn(&task, work, &result, NULL);
 	if (err)
 		return err;
 	err = weft_task_join(task, &status);

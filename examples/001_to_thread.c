@@ -61,7 +61,7 @@ static int work(void *arg)
 static int to_thread_work(void *arg)
 {
 	int result;
-	int err = weft_to_thread(work, NULL, &result);
+	int err = weft_executor_default_run(work, NULL, &result);
 	return err ? err : result;
 }
 
@@ -77,9 +77,9 @@ static int async_main(void *arg)
 
 	printf("Started main at %s\n", now_str(buf, sizeof(buf)));
 	fflush(stdout);
-	check(weft_spawn(&tasks[0], to_thread_work, NULL, NULL), "spawn");
-	check(weft_spawn(&tasks[1], sleep_one, NULL, NULL), "spawn");
-	check(weft_gather(tasks, 2, NULL, 0), "gather");
+	check(weft_task_spawn(&tasks[0], to_thread_work, NULL, NULL), "spawn");
+	check(weft_task_spawn(&tasks[1], sleep_one, NULL, NULL), "spawn");
+	check(weft_tasks_gather(tasks, 2, NULL, 0), "gather");
 	printf("Finished main at %s\n", now_str(buf, sizeof(buf)));
 	return 0;
 }

@@ -137,7 +137,7 @@ static int main_task(void *arg)
 
 	check(weft_addr_parse(&sv.addr, "127.0.0.1:0"), "address");
 	check(weft_event_new(NULL, &sv.ready), "event");
-	check(weft_spawn(&server, server_main, &sv, NULL), "spawn");
+	check(weft_task_spawn(&server, server_main, &sv, NULL), "spawn");
 	check(weft_event_wait(sv.ready), "wait");
 
 	check(client(&sv.addr), "client");

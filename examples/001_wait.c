@@ -3,7 +3,7 @@
  * Python: task = create_task(work()); done, pending = await asyncio.wait({task}); prints
  * 'work is done' if task is in done.
  *
- * weft_wait() takes an array and splits nothing: weft_task_done() tells done from pending, and
+ * weft_tasks_wait() takes an array and splits nothing: weft_task_done() tells done from pending, and
  * the handles stay ours to join.
  */
 #include <stdio.h>
@@ -28,8 +28,8 @@ static int async_main(void *arg)
 	weft_task *task;
 	int status;
 
-	check(weft_spawn(&task, work, NULL, NULL), "spawn");
-	check(weft_wait(&task, 1, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), "wait");
+	check(weft_task_spawn(&task, work, NULL, NULL), "spawn");
+	check(weft_tasks_wait(&task, 1, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), "wait");
 	if (weft_task_done(task))
 		printf("work is done\n");
 	check(weft_task_join(task, &status), "join"); /* frees the handle */

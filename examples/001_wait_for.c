@@ -22,7 +22,7 @@ static int async_main(void *arg)
 	weft_task *task;
 	int status;
 
-	int err = weft_spawn(&task, work, NULL, NULL);
+	int err = weft_task_spawn(&task, work, NULL, NULL);
 	if (err)
 		return err;
 	/* on timeout, work is cancelled and waited for before this returns */

@@ -6,7 +6,7 @@
  * message: '), writes the message, drains, prints "Sent: <msg>".
  *
  * input() would block the event loop; here each line is read on the default thread pool
- * (weft_to_thread, asyncio.to_thread), so the loop keeps serving meanwhile. The server runs in a
+ * (weft_executor_default_run, asyncio.to_thread), so the loop keeps serving meanwhile. The server runs in a
  * fiber of the same program on an ephemeral port. At end of input the client closes and the
  * server is shut down; when stdin is empty from the start (as under `make check`, which gives
  * /dev/null) the client sends three demo lines instead.
@@ -68,7 +68,7 @@ static int send_messages(weft_sock *writer)
 		int have;
 		printf("Enter a message: ");
 		fflush(stdout);
-		check(weft_to_thread(input_line, message, &have), "input");
+		check(weft_executor_default_run(input_line, message, &have), "input");
 		if (!have && (got || i >= 3))
 			break;
 		if (!have) /* nothing on stdin at all: the demo lines */

@@ -33,7 +33,7 @@ static int async_main(void *arg)
 	int status;
 
 	check(weft_future_new(weft_loop_current(), &future), "future_new");
-	check(weft_spawn(&task, my_coroutine, future, NULL), "spawn");
+	check(weft_task_spawn(&task, my_coroutine, future, NULL), "spawn");
 	check(weft_task_join(task, &status), "join");
 	check(status, "my_coroutine");
 	check(weft_future_wait(future, &result), "future_wait"); /* already set: returns at once */

@@ -39,8 +39,8 @@ static int async_main(void *arg)
 	int statuses[10];
 
 	for (int i = 0; i < 10; i++)
-		check(weft_spawn(&tasks[i], my_coroutine, (void *)(intptr_t)i, NULL), "spawn");
-	return weft_gather(tasks, 10, statuses, 0);
+		check(weft_task_spawn(&tasks[i], my_coroutine, (void *)(intptr_t)i, NULL), "spawn");
+	return weft_tasks_gather(tasks, 10, statuses, 0);
 }
 
 int main(void)

@@ -261,14 +261,14 @@ static int terminal(void *arg)
 		fprintf(stderr, "serial_miniterm: %s: %s\n", t->path, weft_strerror(r));
 		return r;
 	}
-	if ((r = weft_spawn(&tasks[0], port_reader, t, NULL)) ||
-	    (r = weft_spawn(&tasks[1], stdin_sender, t, NULL)))
+	if ((r = weft_task_spawn(&tasks[0], port_reader, t, NULL)) ||
+	    (r = weft_task_spawn(&tasks[1], stdin_sender, t, NULL)))
 		return r;
 	/* Whichever ends first: the device (or -n) ends the session; the end of stdin leaves the
 	 * replies a moment to arrive. */
-	weft_wait(tasks, 2, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER);
+	weft_tasks_wait(tasks, 2, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER);
 	if (weft_task_done(tasks[1]) && !weft_task_done(tasks[0]))
-		weft_wait(tasks, 1, WEFT_WAIT_ALL_COMPLETED, t->linger);
+		weft_tasks_wait(tasks, 1, WEFT_WAIT_ALL_COMPLETED, t->linger);
 	weft_task_cancel(tasks[0]);
 	weft_task_cancel(tasks[1]);
 	weft_task_join(tasks[1], NULL);
@@ -315,7 +315,7 @@ static int self_test_main(void *arg)
 	weft_task *dev;
 	int r;
 
-	if ((r = weft_spawn(&dev, fake_device, &t->dev_fd, NULL)))
+	if ((r = weft_task_spawn(&dev, fake_device, &t->dev_fd, NULL)))
 		return r;
 	r = terminal(t);
 	weft_task_cancel(dev);

@@ -41,10 +41,10 @@ static int async_main(void *arg)
 	struct signalfd_siginfo info;
 	weft_task *srv;
 	int status, signo;
-	int err = weft_spawn(&srv, server, NULL, NULL);
+	int err = weft_task_spawn(&srv, server, NULL, NULL);
 	if (err)
 		return err;
-	if (app->self_signal && (err = weft_spawn(NULL, self_signal, NULL, NULL)))
+	if (app->self_signal && (err = weft_task_spawn(NULL, self_signal, NULL, NULL)))
 		return err;
 	signo = weft_signal_wait(app->sig, &info); /* parks: the server keeps ticking */
 	if (signo < 0)

@@ -96,9 +96,9 @@ static int demo(weft_server *srv, const weft_sockaddr *addr, const char *ca_pem)
 	check(weft_tls_ctx_new(&ctx, &(struct weft_tls_ctx_opts){.ca_pem = ca_pem}), "client");
 	for (int i = 0; i < 2; i++) {
 		demos[i] = (struct demo){addr, ctx, i + 1};
-		check(weft_spawn(&clients[i], demo_client, &demos[i], NULL), "spawn");
+		check(weft_task_spawn(&clients[i], demo_client, &demos[i], NULL), "spawn");
 	}
-	check(weft_gather(clients, 2, statuses, 0), "clients");
+	check(weft_tasks_gather(clients, 2, statuses, 0), "clients");
 	for (int i = 0; i < 2; i++)
 		check(statuses[i], "client");
 	weft_tls_ctx_free(ctx);

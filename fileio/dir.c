@@ -69,11 +69,11 @@ static int getdents_job(void *arg)
 }
 
 /* Fetch the next batch on the pool. A cancel that finds the job already running waits for it;
- * its batch is kept (weft_pool_run stores the result) and handed out by the next calls, so no
+ * its batch is kept (weft_executor_run stores the result) and handed out by the next calls, so no
  * entry is lost or repeated. */
 static int refill(weft_dir *d)
 {
-	int res = INT_MIN, err = weft_to_thread(getdents_job, d, &res);
+	int res = INT_MIN, err = weft_executor_default_run(getdents_job, d, &res);
 
 	if (res == INT_MIN) /* the job never ran */
 		return err ? err : -EIO;

@@ -95,8 +95,8 @@ int weft_file_ftruncate(weft_file *file, int64_t len)
 		return fd_op_run(&a, prep_ftruncate);
 	/* Older kernels: ftruncate(2) blocks on the file system's locks and journal, so it runs on
 	 * the default thread pool with the fiber parked (the job reads only @a, on our stack,
-	 * which weft_to_thread keeps alive until the job has ended). */
-	err = weft_to_thread(ftruncate_job, &a, &res);
+	 * which weft_executor_default_run keeps alive until the job has ended). */
+	err = weft_executor_default_run(ftruncate_job, &a, &res);
 	return err ? err : res;
 }
 

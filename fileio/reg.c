@@ -134,8 +134,8 @@ ssize_t weft_file_pread_fixed(weft_file *file, void *buf, size_t len, int64_t of
 	return weft__file_rw(file, IORING_OP_READ_FIXED, buf, (unsigned)len, offset, 0, index);
 }
 
-ssize_t weft_file_pwrite_fixed(weft_file *file, const void *buf, size_t len, int64_t offset,
-			       unsigned index)
+ssize_t weft_file_pwrite_fixed_some(weft_file *file, const void *buf, size_t len, int64_t offset,
+				    unsigned index)
 {
 	int err;
 

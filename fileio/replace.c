@@ -220,7 +220,7 @@ int weft_file_replace_atomic(const char *path, const void *buf, size_t len, mode
 		return -EINVAL;
 	if ((err = weft_file_replace_begin(&r, path, mode, WEFT_REPLACE_SYNC_ALL)))
 		return err;
-	if ((n = weft_file_pwrite_all(&r->file, buf, len, 0, NULL)) < 0)
+	if ((n = weft_file_pwrite(&r->file, buf, len, 0, NULL)) < 0)
 		return finish(r, (int)n);
 	return weft_file_replace_commit(r);
 }
@@ -240,7 +240,7 @@ static int copy_in(weft_file *out, weft_file *src)
 		return -ENOMEM;
 	n = weft_file_read(src, buf, COPY_SMALL);
 	if (n > 0)
-		n = weft_file_write_all(out, buf, (size_t)n);
+		n = weft_file_write(out, buf, (size_t)n);
 	weft__free(buf, COPY_SMALL);
 	if (n < 0)
 		return (int)n;

@@ -11,7 +11,7 @@ static ssize_t fs_read(void *io, void *buf, size_t len)
 
 static ssize_t fs_writev(void *io, const struct iovec *iov, int iovcnt)
 {
-	return weft_file_writev(io, iov, iovcnt);
+	return weft_file_writev_some(io, iov, iovcnt);
 }
 
 static int fs_close(void *io)

@@ -18,12 +18,12 @@ static ssize_t file_pwrite(weft_file *file, const void *buf, size_t len, int64_t
 	return weft__file_rw(file, IORING_OP_WRITE, buf, (unsigned)len, off, 0, 0);
 }
 
-ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t offset)
+ssize_t weft_file_pwrite_some(weft_file *file, const void *buf, size_t len, int64_t offset)
 {
 	return file_pwrite(file, buf, len, offset);
 }
 
-ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, int64_t offset)
+ssize_t weft_file_pwritev_some(weft_file *file, const struct iovec *iov, int iovcnt, int64_t offset)
 {
 	size_t len;
 
@@ -33,7 +33,7 @@ ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt, 
 	return weft__file_rw(file, IORING_OP_WRITEV, iov, (unsigned)iovcnt, offset, 0, 0);
 }
 
-ssize_t weft_file_write(weft_file *file, const void *buf, size_t len)
+ssize_t weft_file_write_some(weft_file *file, const void *buf, size_t len)
 {
 	int64_t at;
 	ssize_t r;
@@ -48,7 +48,7 @@ ssize_t weft_file_write(weft_file *file, const void *buf, size_t len)
 	return r;
 }
 
-ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt)
+ssize_t weft_file_writev_some(weft_file *file, const struct iovec *iov, int iovcnt)
 {
 	size_t len;
 	int64_t at;
@@ -57,13 +57,12 @@ ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt)
 	if (!file || weft__iov_total(iov, iovcnt, &len))
 		return -EINVAL;
 	at = pos_claim(file, len);
-	r = weft_file_pwritev(file, iov, iovcnt, at);
+	r = weft_file_pwritev_some(file, iov, iovcnt, at);
 	pos_settle(file, at, len, r);
 	return r;
 }
 
-ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
-			     size_t *done)
+ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t offset, size_t *done)
 {
 	size_t n = 0;
 	int err = 0;
@@ -81,7 +80,7 @@ ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64
 	return err ? err : (ssize_t)len;
 }
 
-ssize_t weft_file_write_all(weft_file *file, const void *buf, size_t len)
+ssize_t weft_file_write(weft_file *file, const void *buf, size_t len)
 {
 	size_t done = 0;
 	int64_t at;
@@ -90,7 +89,7 @@ ssize_t weft_file_write_all(weft_file *file, const void *buf, size_t len)
 	if (!file)
 		return -EINVAL;
 	at = pos_claim(file, len);
-	r = weft_file_pwrite_all(file, buf, len, at, &done);
+	r = weft_file_pwrite(file, buf, len, at, &done);
 	pos_settle(file, at, len, (ssize_t)done);
 	return r;
 }

@@ -355,7 +355,7 @@ static int lookup_main(void *arg)
 	int n, r = weft_scope_enter(&shield, WEFT_FOREVER, WEFT_SCOPE_SHIELD);
 
 	if (!r) {
-		r = weft_to_thread(resolve_run, &lk->job, &n);
+		r = weft_executor_default_run(resolve_run, &lk->job, &n);
 		weft_scope_exit(&shield);
 	}
 	lk->result = r ? r : n;
@@ -378,7 +378,7 @@ static int lookup_start(struct lookup *lk)
 {
 	struct weft_task_opts opts = {.name = "resolve"};
 	weft_task *t;
-	int r = weft_spawn(&t, lookup_main, lk, &opts);
+	int r = weft_task_spawn(&t, lookup_main, lk, &opts);
 
 	if (r)
 		return r;

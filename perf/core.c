@@ -128,8 +128,8 @@ static int switch_main(void *arg)
 	int sa, sb, r;
 
 	clocks_now(&c0);
-	if ((r = weft_spawn(&a, yield_fiber, job, NULL)) ||
-	    (r = weft_spawn(&b, yield_fiber, job, NULL)))
+	if ((r = weft_task_spawn(&a, yield_fiber, job, NULL)) ||
+	    (r = weft_task_spawn(&b, yield_fiber, job, NULL)))
 		return job->err = r;
 	if ((r = weft_task_join(a, &sa)) || (r = weft_task_join(b, &sb)))
 		return job->err = r;
@@ -192,7 +192,7 @@ static int spawn_join_main(void *arg)
 	clocks_now(&c0);
 	for (long i = 0; i < job->n; i++) {
 		struct weft_task *t;
-		int r = weft_spawn(&t, empty_task, NULL, NULL);
+		int r = weft_task_spawn(&t, empty_task, NULL, NULL);
 		if (r || (r = weft_task_join(t, NULL)))
 			return job->err = r;
 	}
@@ -222,7 +222,7 @@ static int spawn_join_batch_main(void *arg)
 	for (long i = 0; i < rounds; i++) {
 		int r;
 		for (int k = 0; k < BATCH; k++)
-			if ((r = weft_spawn(&t[k], empty_task, NULL, NULL)))
+			if ((r = weft_task_spawn(&t[k], empty_task, NULL, NULL)))
 				return job->err = r;
 		for (int k = 0; k < BATCH; k++)
 			if ((r = weft_task_join(t[k], NULL)))
@@ -395,7 +395,7 @@ static int nop_batch_main(void *arg)
 
 	clocks_now(&c0);
 	for (int k = 0; k < NOP_BATCH; k++)
-		if ((r = weft_spawn(&t[k], nop_fiber, &per, NULL)))
+		if ((r = weft_task_spawn(&t[k], nop_fiber, &per, NULL)))
 			return job->err = r;
 	for (int k = 0; k < NOP_BATCH; k++) {
 		if ((r = weft_task_join(t[k], &st)))
@@ -506,7 +506,7 @@ static int sleep_main(void *arg)
 	job->rss0_kib = status_kib("VmRSS");
 	clocks_now(&job->c0);
 	for (long i = 0; i < job->n; i++)
-		if ((r = weft_spawn(&job->tasks[i], sleeper, NULL, NULL)))
+		if ((r = weft_task_spawn(&job->tasks[i], sleeper, NULL, NULL)))
 			return job->err = r;
 	for (long i = 0; i < job->n; i++) {
 		if ((r = weft_task_join(job->tasks[i], &st)))

@@ -491,8 +491,8 @@ static int conn_run(struct conn *c)
 	}
 	if ((r = weft_event_new(NULL, &c->credit)))
 		return r;
-	if ((r = weft_spawn(&reader, reader_fiber, c,
-			    &(struct weft_task_opts){.stack_size = 32768})))
+	if ((r = weft_task_spawn(&reader, reader_fiber, c,
+				 &(struct weft_task_opts){.stack_size = 32768})))
 		return r;
 	r = writer_fiber(c);
 	if (!r)
@@ -529,7 +529,7 @@ static int client_main(void *arg)
 	t0 = weft_now();
 	for (int i = 0; i < opt_conns; i++) {
 		struct weft_task_opts to = {.stack_size = 32768};
-		if ((r = weft_spawn(&tasks[i], conn_fiber, &conns[i], &to)))
+		if ((r = weft_task_spawn(&tasks[i], conn_fiber, &conns[i], &to)))
 			return r;
 	}
 	while (conns_up < opt_conns && !failed)

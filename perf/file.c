@@ -319,7 +319,7 @@ static int rr_main(void *arg)
 	clocks_now(&c0);
 	rr->until = c0.wall + (int64_t)(run_s * 1e9);
 	for (int i = 0; i < rr->depth; i++)
-		if ((err = weft_spawn(&t[i], rr_fiber, rr, NULL)))
+		if ((err = weft_task_spawn(&t[i], rr_fiber, rr, NULL)))
 			return rr->err = err;
 	for (int i = 0; i < rr->depth; i++)
 		if (!(err = weft_task_join(t[i], &st)) && st)
@@ -538,8 +538,7 @@ static int seq_main(void *arg)
 	clocks_now(&c0);
 	until = c0.wall + (int64_t)(run_s * 1e9);
 	while (done < s->total && !err) {
-		ssize_t r =
-		    s->write ? weft_file_write_all(f, buf, MIB) : weft_file_read(f, buf, MIB);
+		ssize_t r = s->write ? weft_file_write(f, buf, MIB) : weft_file_read(f, buf, MIB);
 		if (r <= 0)
 			err = r ? (int)r : -EIO;
 		done += r;
@@ -625,7 +624,7 @@ static int small_main(void *arg)
 	clocks_now(&c0);
 	s->until = c0.wall + (int64_t)(run_s * 1e9);
 	for (int i = 0; i < SMALL_DEPTH; i++)
-		if ((err = weft_spawn(&t[i], small_fiber, s, NULL)))
+		if ((err = weft_task_spawn(&t[i], small_fiber, s, NULL)))
 			return err;
 	for (int i = 0; i < SMALL_DEPTH; i++)
 		if (!weft_task_join(t[i], &st) && st)
@@ -956,7 +955,7 @@ static int wr_fiber(void *arg)
 	if ((err = weft_file_open(&f, path, O_WRONLY | O_CREAT | O_TRUNC, 0644)))
 		return err;
 	while (!err && weft_now() < w->until) {
-		ssize_t r = weft_file_pwrite(f, buf, BS, off);
+		ssize_t r = weft_file_pwrite_some(f, buf, BS, off);
 		err = r == BS ? 0 : r < 0 ? (int)r : -EIO;
 		off = (off + BS) % (16 * MIB);
 		w->ops++;
@@ -995,7 +994,7 @@ static int wr_main(void *arg)
 	clocks_now(&c0);
 	w->until = c0.wall + (int64_t)(run_s * 1e9);
 	for (int i = 0; i < WR_FILES; i++)
-		if ((err = weft_spawn(&t[i], wr_fiber, w, NULL)))
+		if ((err = weft_task_spawn(&t[i], wr_fiber, w, NULL)))
 			return err;
 	for (int i = 0; i < WR_FILES; i++)
 		if (!weft_task_join(t[i], &st) && st)

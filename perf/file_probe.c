@@ -126,7 +126,7 @@ static int run_probe(struct ctx *c)
 		break;
 	case P_WRITE_BUFFERED:
 	case P_WRITE_DIRECT:
-		r = (int)weft_file_pwrite(c->f, buf, 4096, 4096);
+		r = (int)weft_file_pwrite_some(c->f, buf, 4096, 4096);
 		break;
 	case P_FSYNC:
 		r = weft_file_fsync(c->f);

@@ -288,7 +288,7 @@ static int bulk_main(void *arg)
 		return j->err = r;
 	j->port->poll_read = j->poll_path;
 	clocks_now(&c0);
-	if ((r = weft_spawn(&w, bulk_writer, j, NULL)))
+	if ((r = weft_task_spawn(&w, bulk_writer, j, NULL)))
 		return j->err = r;
 	while (got < total) {
 		ssize_t n = weft_stream_read(j->stream, buf, sizeof(buf));
@@ -463,7 +463,7 @@ static int workers_main(void *arg)
 		/* What the read path exists to avoid: a plain read on a blocking tty fd. */
 		if (p->mode == 2)
 			fcntl(weft_serial_fd(p->port[i]), F_SETFL, O_RDWR);
-		if ((r = weft_spawn(&t[i], parked_read, p->port[i], NULL)))
+		if ((r = weft_task_spawn(&t[i], parked_read, p->port[i], NULL)))
 			return r;
 	}
 	weft_sleep(50 * WEFT_MSEC);

@@ -9,7 +9,7 @@
  *                    vs a mutex + two condvars ring of 64 slots, producer thread -> consumer thread
  *   sync.channel     channel (capacity 64), fiber on loop A -> fiber on loop B, each loop on its
  *                    own thread (msgs/s) vs the same pthread queue between two threads
- *   sync.to_thread   weft_to_thread round trip of an empty function, fiber -> pool -> fiber (ns)
+ *   sync.to_thread   weft_executor_default_run round trip of an empty function, fiber -> pool -> fiber (ns)
  *                    vs a plain condvar round trip: a thread hands a request to a worker thread
  *                    and waits on a condvar for the reply
  * sync.channel and sync.to_thread are built only when <weft/channel.h> / <weft/executor.h> exist.
@@ -329,8 +329,8 @@ static int lock_main(void *arg)
 	if ((r = weft_lock_new(NULL, &lj.lock)))
 		return job->err = r;
 	clocks_now(&c0);
-	if ((r = weft_spawn(&a, lock_fiber, &lj, NULL)) ||
-	    (r = weft_spawn(&b, lock_fiber, &lj, NULL)))
+	if ((r = weft_task_spawn(&a, lock_fiber, &lj, NULL)) ||
+	    (r = weft_task_spawn(&b, lock_fiber, &lj, NULL)))
 		return job->err = r;
 	if ((r = weft_task_join(a, &sa)) || (r = weft_task_join(b, &sb)))
 		return job->err = r;
@@ -395,8 +395,8 @@ static int queue_main(void *arg)
 	if ((r = weft_queue_new(NULL, &qj.q, WEFT_QUEUE_FIFO, QCAP, NULL, NULL)))
 		return job->err = r;
 	clocks_now(&c0);
-	if ((r = weft_spawn(&c, queue_consumer, &qj, NULL)) ||
-	    (r = weft_spawn(&p, queue_producer, &qj, NULL)))
+	if ((r = weft_task_spawn(&c, queue_consumer, &qj, NULL)) ||
+	    (r = weft_task_spawn(&p, queue_producer, &qj, NULL)))
 		return job->err = r;
 	if ((r = weft_task_join(p, &sp)) || (r = weft_task_join(c, &sc)))
 		return job->err = r;
@@ -595,7 +595,7 @@ static int to_thread_main(void *arg)
 	clocks_now(&c0);
 	for (long i = 0; i < job->n; i++) {
 		res = 0;
-		if ((r = weft_to_thread(empty_job, NULL, &res)))
+		if ((r = weft_executor_default_run(empty_job, NULL, &res)))
 			return job->err = r;
 		if (res != 1)
 			return job->err = -EIO;

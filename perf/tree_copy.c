@@ -154,7 +154,7 @@ static int weft_copy_main(void *arg)
 	if ((err = weft_file_mkdir(dst, 0755)) || (err = list_source(c)))
 		return err;
 	for (int i = 0; i < WORKERS; i++)
-		if ((err = weft_spawn(&t[i], copy_worker, c, NULL)))
+		if ((err = weft_task_spawn(&t[i], copy_worker, c, NULL)))
 			return err;
 	for (int i = 0; i < WORKERS; i++) {
 		weft_task_join(t[i], &st);

@@ -4,7 +4,7 @@
  *
  * Drain: tcdrain() sleeps in the kernel until the output is on the wire - at 9600 baud, a 4 KiB
  * queue takes four seconds - and cannot be interrupted but by a signal. Handing the whole wait to
- * a thread (weft_to_thread) would tie a pool thread up for that long, and a cancel would still
+ * a thread (weft_executor_default_run) would tie a pool thread up for that long, and a cancel would still
  * have to wait for it (the fd must stay valid while the thread uses it). So the fiber sleeps on
  * the loop while TIOCOUTQ shows bytes queued, re-checking after roughly the time they take to
  * send. Once the kernel's queue is empty only the UART's FIFO is left: serial_core drivers report
@@ -145,7 +145,7 @@ int weft_serial_drain(weft_serial *port)
 		return 0;
 	if (r != -ENOTTY && r != -EINVAL)
 		return r;
-	err = weft_to_thread(tcdrain_job, &port->fd, &r);
+	err = weft_executor_default_run(tcdrain_job, &port->fd, &r);
 	return err ? err : weft__serial_errno(port, r);
 }
 

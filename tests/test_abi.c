@@ -28,10 +28,10 @@ END_TEST
 
 START_TEST(loop_group_opts_reserved)
 {
-	weft_loop_group *g = NULL;
-	struct weft_loop_group_opts o = {.nloops = 1, .main = nothing, .reserved[0] = 1};
+	weft_loopset *g = NULL;
+	struct weft_loopset_opts o = {.nloops = 1, .main = nothing, .reserved[0] = 1};
 
-	ck_assert_int_eq(weft_loop_group_start(&g, &o), -EINVAL);
+	ck_assert_int_eq(weft_loopset_start(&g, &o), -EINVAL);
 }
 END_TEST
 
@@ -73,8 +73,9 @@ static int fiber_opts(void *arg)
 	weft_sockaddr addr;
 	struct weft_stream_ops ops = {.read = no_read, .reserved[1] = 1};
 
-	ck_assert_int_eq(weft_spawn(&t, nothing, NULL, &(struct weft_task_opts){.reserved[0] = 1}),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    weft_task_spawn(&t, nothing, NULL, &(struct weft_task_opts){.reserved[0] = 1}),
+	    -EINVAL);
 	ck_assert_int_eq(weft_stream_new(&s, &ops, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(
 	    weft_stream_new(&s, &plain_ops, NULL, &(struct weft_stream_opts){.reserved[2] = 1}),

@@ -123,7 +123,7 @@ static int echo_client(void *arg)
 
 	EXPECT(weft_tcp_connect(&c, &e->addr) == 0);
 	EXPECT(setsockopt(weft_sock_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == 0);
-	EXPECT(weft_spawn(&sender, echo_sender, c, NULL) == 0);
+	EXPECT(weft_task_spawn(&sender, echo_sender, c, NULL) == 0);
 	while (got < ECHO_LEN && (n = weft_sock_recv(c, echoed + got, ECHO_LEN - got)) > 0)
 		got += (size_t)n;
 	EXPECT(weft_task_join(sender, &status) == 0);
@@ -148,8 +148,8 @@ static int echo_main(void *arg)
 	EXPECT(weft_addr_inet(&e.addr, "127.0.0.1", 0) == 0);
 	EXPECT(weft_tcp_listen(&e.listener, &e.addr, NULL) == 0);
 	EXPECT(weft_sock_local_addr(e.listener, &e.addr) == 0);
-	EXPECT(weft_spawn(&server, echo_server, &e, NULL) == 0);
-	EXPECT(weft_spawn(&client, echo_client, &e, NULL) == 0);
+	EXPECT(weft_task_spawn(&server, echo_server, &e, NULL) == 0);
+	EXPECT(weft_task_spawn(&client, echo_client, &e, NULL) == 0);
 	EXPECT(weft_task_join(client, &client_status) == 0);
 	EXPECT(weft_task_join(server, &server_status) == 0);
 	EXPECT(weft_sock_close(e.listener) == 0);

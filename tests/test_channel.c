@@ -155,11 +155,11 @@ static int one_loop_main(void *arg)
 	r.seen = calloc(N, 1);
 	ck_assert_int_eq(weft_chan_new(&s.ch, 3), 0);
 	r.ch = s.ch;
-	ck_assert_int_eq(weft_spawn(&tr, receiver_fiber, &r, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&ts, sender_fiber, &s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tr, receiver_fiber, &r, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&ts, sender_fiber, &s, NULL), 0);
 	ck_assert_int_eq(weft_task_join(ts, &st), 0);
 	ck_assert_int_eq(st, 0);
-	ck_assert_int_eq(weft_chan_close(s.ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(s.ch), 0);
 	ck_assert_int_eq(weft_task_join(tr, &st), 0);
 	ck_assert_int_eq(st, 0);
 	ck_assert_int_eq(r.got, N);
@@ -192,7 +192,7 @@ START_TEST(fibers_on_two_loops)
 	loop_thread_start(&b, receiver_fiber, &r);
 	loop_thread_start(&a, sender_fiber, &s);
 	ck_assert_int_eq(loop_thread_join(&a), 0);
-	ck_assert_int_eq(weft_chan_close(s.ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(s.ch), 0);
 	ck_assert_int_eq(loop_thread_join(&b), 0);
 	ck_assert_int_eq(r.got, N);
 	ck_assert_int_eq(r.out_of_order, 0);
@@ -267,7 +267,7 @@ START_TEST(plain_thread_to_fiber)
 	loop_thread_start(&b, receiver_fiber, &r);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(s.err, 0);
-	ck_assert_int_eq(weft_chan_close(s.ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(s.ch), 0);
 	ck_assert_int_eq(loop_thread_join(&b), 0);
 	ck_assert_int_eq(r.got, N);
 	ck_assert_int_eq(r.out_of_order, 0);
@@ -282,7 +282,7 @@ static int send_then_close(void *p)
 	struct sender *s = p;
 	int r = send_seq(s);
 
-	weft_chan_close(s->ch);
+	weft_chan_shutdown(s->ch);
 	return r;
 }
 
@@ -325,9 +325,9 @@ static int multi_loop_main(void *p)
 
 	for (int i = 0; i < m->n; i++)
 		ck_assert_int_eq(
-		    weft_spawn(&t[i], m->senders ? sender_fiber : receiver_fiber,
-			       m->senders ? (void *)&m->senders[i] : (void *)&m->receivers[i],
-			       NULL),
+		    weft_task_spawn(&t[i], m->senders ? sender_fiber : receiver_fiber,
+				    m->senders ? (void *)&m->senders[i] : (void *)&m->receivers[i],
+				    NULL),
 		    0);
 	for (int i = 0; i < m->n; i++) {
 		ck_assert_int_eq(weft_task_join(t[i], &st), 0);
@@ -369,7 +369,7 @@ START_TEST(ordered_per_sender_exactly_once)
 	}
 	for (int i = 0; i < SENDERS; i++)
 		ck_assert_int_eq(s[i].err, 0);
-	ck_assert_int_eq(weft_chan_close(ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(ch), 0);
 	pthread_join(tr, NULL);
 	ck_assert_int_eq(loop_thread_join(&lr), 0);
 	for (int i = 0; i < RECEIVERS; i++) {
@@ -405,7 +405,7 @@ static int bounded_main(void *arg)
 	ck_assert_int_eq(weft_chan_send(ch, ITEM(0, 2)), 0);
 	ck_assert_int_eq(weft_chan_len(ch), 2);
 	ck_assert_int_eq(weft_chan_try_send(ch, ITEM(0, 9)), -EAGAIN);
-	ck_assert_int_eq(weft_spawn(&t, send_one, ch, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, send_one, ch, NULL), 0);
 	ck_assert_int_eq(weft_sleep(20 * WEFT_MSEC), 0);
 	ck_assert(!weft_task_done(t)); /* parked: the channel is full */
 	ck_assert_int_eq(weft_chan_len(ch), 2);
@@ -491,8 +491,8 @@ static int cancel_main(void *arg)
 	ck_assert_int_eq(weft_chan_new(&g1.ch, 1), 0);
 	g2.ch = g1.ch;
 	/* Two parked receivers; the first is cancelled: the item goes to the second. */
-	ck_assert_int_eq(weft_spawn(&t1, recv_one, &g1, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t2, recv_one, &g2, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t1, recv_one, &g1, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t2, recv_one, &g2, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_task_cancel(t1), 0);
 	ck_assert_int_eq(weft_chan_send(g1.ch, ITEM(0, 7)), 0);
@@ -504,7 +504,7 @@ static int cancel_main(void *arg)
 	ck_assert_int_eq(weft_chan_len(g1.ch), 0);
 
 	/* A receiver served and then cancelled before it runs keeps the item. */
-	ck_assert_int_eq(weft_spawn(&t1, recv_one, &g1, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t1, recv_one, &g1, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_chan_send(g1.ch, ITEM(0, 8)), 0);
 	ck_assert_int_eq(weft_task_cancel(t1), 0);
@@ -514,7 +514,7 @@ static int cancel_main(void *arg)
 
 	/* A parked sender cancelled: its item never enters the channel. */
 	ck_assert_int_eq(weft_chan_send(g1.ch, ITEM(0, 1)), 0);
-	ck_assert_int_eq(weft_spawn(&ts, send_one, g1.ch, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&ts, send_one, g1.ch, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_task_cancel(ts), 0);
 	ck_assert_int_eq(weft_task_join(ts, &st), 0);
@@ -588,7 +588,8 @@ static int stress_main(void *p)
 	for (;;) {
 		weft_task *t;
 		ck_assert_int_eq(
-		    weft_spawn(&t, receiving ? stress_recv_task : stress_send_task, s, NULL), 0);
+		    weft_task_spawn(&t, receiving ? stress_recv_task : stress_send_task, s, NULL),
+		    0);
 		unsigned k = rand_r(&s->seed) % 4;
 		if (k == 0)
 			weft_yield();
@@ -608,7 +609,7 @@ static int stress_main(void *p)
 			ck_assert_int_eq(st, 0);
 		}
 		if (!receiving && s->next == s->n) {
-			weft_chan_close(s->ch);
+			weft_chan_shutdown(s->ch);
 			return 0;
 		}
 	}
@@ -628,7 +629,7 @@ static void *stress_plain_sender(void *p)
 	for (unsigned i = 0; i < pp->n; i++)
 		if ((pp->err = weft_chan_send(pp->ch, ITEM(0, i))))
 			break;
-	weft_chan_close(pp->ch);
+	weft_chan_shutdown(pp->ch);
 	return NULL;
 }
 
@@ -743,7 +744,7 @@ static void *timeout_stress_sender(void *p)
 		else if (r != -ETIMEDOUT)
 			return (void *)(intptr_t)(ts->err = r);
 	}
-	weft_chan_close(ts->ch);
+	weft_chan_shutdown(ts->ch);
 	return NULL;
 }
 
@@ -883,10 +884,10 @@ static int close_main(void *arg)
 	ck_assert_int_eq(weft_chan_new(&g.ch, 4), 0);
 	ck_assert_int_eq(weft_chan_send(g.ch, ITEM(0, 1)), 0);
 	ck_assert_int_eq(weft_chan_send(g.ch, ITEM(0, 2)), 0);
-	ck_assert(!weft_chan_is_closed(g.ch));
-	ck_assert_int_eq(weft_chan_close(g.ch), 0);
-	ck_assert_int_eq(weft_chan_close(g.ch), 0);
-	ck_assert(weft_chan_is_closed(g.ch));
+	ck_assert(!weft_chan_is_shutdown(g.ch));
+	ck_assert_int_eq(weft_chan_shutdown(g.ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(g.ch), 0);
+	ck_assert(weft_chan_is_shutdown(g.ch));
 	ck_assert_int_eq(weft_chan_send(g.ch, ITEM(0, 3)), -EPIPE);
 	ck_assert_int_eq(weft_chan_try_send(g.ch, ITEM(0, 3)), -EPIPE);
 	ck_assert_int_eq(weft_chan_recv(g.ch, &item), 0);
@@ -901,11 +902,11 @@ static int close_main(void *arg)
 	ck_assert_int_eq(weft_chan_new(&g.ch, 1), 0);
 	ck_assert_int_eq(weft_chan_new(&full, 1), 0);
 	ck_assert_int_eq(weft_chan_send(full, ITEM(0, 1)), 0);
-	ck_assert_int_eq(weft_spawn(&t, recv_one, &g, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&ts, send_one, full, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, recv_one, &g, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&ts, send_one, full, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
-	ck_assert_int_eq(weft_chan_close(g.ch), 0);
-	ck_assert_int_eq(weft_chan_close(full), 0);
+	ck_assert_int_eq(weft_chan_shutdown(g.ch), 0);
+	ck_assert_int_eq(weft_chan_shutdown(full), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, -EPIPE);
 	ck_assert_int_eq(weft_task_join(ts, &st), 0);
@@ -928,7 +929,7 @@ END_TEST
 static int close_from_fiber(void *p)
 {
 	weft_sleep(30 * WEFT_MSEC);
-	return weft_chan_close(p);
+	return weft_chan_shutdown(p);
 }
 
 START_TEST(close_wakes_plain_thread)
@@ -976,10 +977,10 @@ static int try_main(void *arg)
 	ck_assert_int_eq(weft_chan_try_recv(g.ch, &item), 0);
 	ck_assert_ptr_eq(item, ITEM(0, 1));
 	/* try_send from a callback hands the item to a parked receiver */
-	ck_assert_int_eq(weft_spawn(&t, recv_one, &g, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, recv_one, &g, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	c.ch = g.ch;
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), try_from_callback, &c), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), try_from_callback, &c), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, 0);
 	ck_assert_int_eq(c.recv_r, -EPERM);
@@ -1008,10 +1009,10 @@ START_TEST(bad_arguments)
 	ck_assert_int_eq(weft_chan_recv(NULL, &item), -EINVAL);
 	ck_assert_int_eq(weft_chan_try_send(NULL, NULL), -EINVAL);
 	ck_assert_int_eq(weft_chan_try_recv(NULL, &item), -EINVAL);
-	ck_assert_int_eq(weft_chan_close(NULL), -EINVAL);
+	ck_assert_int_eq(weft_chan_shutdown(NULL), -EINVAL);
 	ck_assert_int_eq(weft_chan_len(NULL), 0);
 	ck_assert_int_eq(weft_chan_capacity(NULL), 0);
-	ck_assert(!weft_chan_is_closed(NULL));
+	ck_assert(!weft_chan_is_shutdown(NULL));
 	ck_assert_int_eq(weft_chan_free(NULL), 0);
 	ck_assert_int_eq(weft_chan_new(&ch, 1), 0);
 	ck_assert_int_eq(weft_chan_recv(ch, NULL), -EINVAL);

@@ -262,7 +262,7 @@ START_TEST(stop_stays_pending_for_the_next_run)
 
 	ck_assert_int_eq(weft_loop_new(&l, NULL), 0);
 	ck_assert_int_eq(weft_loop_spawn(l, NULL, sleeper, &done, NULL), 0);
-	ck_assert_int_eq(weft_call_soon(l, stop_soon, l), 0);
+	ck_assert_int_eq(weft_loop_call_soon(l, stop_soon, l), 0);
 	ck_assert_int_eq(weft_loop_run_nowait(l), 1); /* the stop does not end embedding turns */
 	ck_assert_int_eq(weft_loop_run(l), 1);	      /* but the next run sees it */
 	ck_assert_int_eq(weft_loop_run(l), 0);

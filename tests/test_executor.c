@@ -3,7 +3,7 @@
  * The thread pool (weft/executor.h): results, concurrency, fibers of several loops sharing a
  * pool, the loop running on while a job blocks, cancellation and deadlines of queued and running
  * jobs, shutdown (WAIT / CANCEL_PENDING), misuse errors, plain-thread callers and the default
- * pool behind weft_to_thread.
+ * pool behind weft_executor_default_run.
  */
 #include <check.h>
 #include <pthread.h>
@@ -99,7 +99,7 @@ static void wait_flag(atomic_int *flag)
 
 /* A fiber that runs one job on a pool and records what came back. */
 struct runner {
-	weft_pool *pool;
+	weft_executor *pool;
 	weft_job_fn fn;
 	void *arg;
 	unsigned flags;
@@ -117,7 +117,7 @@ static int runner_main(void *arg)
 
 	if (r->deadline)
 		ck_assert_int_eq(weft_scope_enter(&s, r->deadline, 0), 0);
-	r->ret = weft_pool_run_flags(r->pool, r->fn, r->arg, &r->result, r->flags);
+	r->ret = weft_executor_run_flags(r->pool, r->fn, r->arg, &r->result, r->flags);
 	if (r->finished_at_return)
 		r->finished_seen = atomic_load(r->finished_at_return);
 	if (r->deadline)
@@ -134,25 +134,25 @@ static int run_fiber_test(int (*fn)(void *), void *arg)
 
 START_TEST(bad_args)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int res = 12345;
 
-	ck_assert_int_eq(weft_pool_new(NULL, 2), -EINVAL);
-	ck_assert_int_eq(weft_pool_new(&p, WEFT_POOL_MAX_THREADS + 1), -EINVAL);
-	ck_assert_int_eq(weft_pool_new(&p, 0), 0);
-	ck_assert_uint_ge(weft_pool_size(p), 2);
-	ck_assert_int_eq(weft_pool_run(NULL, square, NULL, &res), -EINVAL);
-	ck_assert_int_eq(weft_pool_run(p, NULL, NULL, &res), -EINVAL);
-	ck_assert_int_eq(weft_pool_run_flags(p, square, NULL, &res, 0x80), -EINVAL);
-	ck_assert_int_eq(weft_pool_shutdown(NULL, 0), -EINVAL);
-	ck_assert_int_eq(weft_pool_shutdown(p, 0x80), -EINVAL);
-	ck_assert_int_eq(weft_to_thread(NULL, NULL, &res), -EINVAL);
-	ck_assert_int_eq(weft_pool_default(NULL), -EINVAL);
-	ck_assert_int_eq(weft_pool_default_shutdown(0x80), -EINVAL);
+	ck_assert_int_eq(weft_executor_new(NULL, 2), -EINVAL);
+	ck_assert_int_eq(weft_executor_new(&p, WEFT_EXECUTOR_MAX_THREADS + 1), -EINVAL);
+	ck_assert_int_eq(weft_executor_new(&p, 0), 0);
+	ck_assert_uint_ge(weft_executor_size(p), 2);
+	ck_assert_int_eq(weft_executor_run(NULL, square, NULL, &res), -EINVAL);
+	ck_assert_int_eq(weft_executor_run(p, NULL, NULL, &res), -EINVAL);
+	ck_assert_int_eq(weft_executor_run_flags(p, square, NULL, &res, 0x80), -EINVAL);
+	ck_assert_int_eq(weft_executor_shutdown(NULL, 0), -EINVAL);
+	ck_assert_int_eq(weft_executor_shutdown(p, 0x80), -EINVAL);
+	ck_assert_int_eq(weft_executor_default_run(NULL, NULL, &res), -EINVAL);
+	ck_assert_int_eq(weft_executor_default(NULL), -EINVAL);
+	ck_assert_int_eq(weft_executor_default_shutdown(0x80), -EINVAL);
 	ck_assert_int_eq(res, 12345);
-	ck_assert_uint_eq(weft_pool_size(NULL), 0);
-	weft_pool_free(p);
-	weft_pool_free(NULL);
+	ck_assert_uint_eq(weft_executor_size(NULL), 0);
+	weft_executor_free(p);
+	weft_executor_free(NULL);
 }
 END_TEST
 
@@ -166,25 +166,25 @@ static int record_thread(void *arg)
 
 START_TEST(plain_thread_blocks_and_works)
 {
-	weft_pool *p;
+	weft_executor *p;
 	pthread_t worker;
 	int res = 0;
 
-	ck_assert_int_eq(weft_pool_new(&p, 2), 0);
-	ck_assert_int_eq(weft_pool_run(p, record_thread, &worker, &res), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 2), 0);
+	ck_assert_int_eq(weft_executor_run(p, record_thread, &worker, &res), 0);
 	ck_assert_int_eq(res, 42);
 	ck_assert(!pthread_equal(worker, pthread_self()));
 	for (intptr_t i = 0; i < 100; i++) {
-		ck_assert_int_eq(weft_pool_run(p, square, (void *)i, &res), 0);
+		ck_assert_int_eq(weft_executor_run(p, square, (void *)i, &res), 0);
 		ck_assert_int_eq(res, i * i);
 	}
-	ck_assert_int_eq(weft_pool_run(p, square, (void *)3, NULL), 0);
-	weft_pool_free(p);
+	ck_assert_int_eq(weft_executor_run(p, square, (void *)3, NULL), 0);
+	weft_executor_free(p);
 }
 END_TEST
 
 struct thread_caller {
-	weft_pool *pool;
+	weft_executor *pool;
 	int base;
 	atomic_int *bad;
 };
@@ -195,7 +195,7 @@ static void *thread_caller_main(void *arg)
 
 	for (intptr_t i = 0; i < 200; i++) {
 		int res = -1;
-		if (weft_pool_run(tc->pool, square, (void *)(tc->base + i), &res) ||
+		if (weft_executor_run(tc->pool, square, (void *)(tc->base + i), &res) ||
 		    res != (int)((tc->base + i) * (tc->base + i)))
 			atomic_fetch_add(tc->bad, 1);
 	}
@@ -207,9 +207,9 @@ START_TEST(plain_threads_concurrently)
 	struct thread_caller tc[4];
 	pthread_t th[4];
 	atomic_int bad = 0;
-	weft_pool *p;
+	weft_executor *p;
 
-	ck_assert_int_eq(weft_pool_new(&p, 3), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 3), 0);
 	for (int i = 0; i < 4; i++) {
 		tc[i] = (struct thread_caller){p, i * 1000, &bad};
 		ck_assert_int_eq(pthread_create(&th[i], NULL, thread_caller_main, &tc[i]), 0);
@@ -217,57 +217,58 @@ START_TEST(plain_threads_concurrently)
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(atomic_load(&bad), 0);
-	weft_pool_free(p);
+	weft_executor_free(p);
 }
 END_TEST
 
 static int try_shutdown(void *arg)
 {
-	return weft_pool_shutdown(arg, 0);
+	return weft_executor_shutdown(arg, 0);
 }
 
 START_TEST(shutdown_from_own_job_is_edeadlk)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int res = 0;
 
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
-	ck_assert_int_eq(weft_pool_run(p, try_shutdown, p, &res), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_run(p, try_shutdown, p, &res), 0);
 	ck_assert_int_eq(res, -EDEADLK);
-	weft_pool_free(p);
+	weft_executor_free(p);
 }
 END_TEST
 
 START_TEST(run_after_shutdown_is_epipe)
 {
-	weft_pool *p;
+	weft_executor *p;
 	atomic_int ran = 0;
 	int res = 12345;
 
-	ck_assert_int_eq(weft_pool_new(&p, 2), 0);
-	ck_assert_int_eq(weft_pool_shutdown(p, WEFT_POOL_WAIT), 0);
-	ck_assert_int_eq(weft_pool_run(p, count_run, &ran, &res), -EPIPE);
+	ck_assert_int_eq(weft_executor_new(&p, 2), 0);
+	ck_assert_int_eq(weft_executor_shutdown(p, WEFT_EXECUTOR_WAIT), 0);
+	ck_assert_int_eq(weft_executor_run(p, count_run, &ran, &res), -EPIPE);
 	ck_assert_int_eq(res, 12345);
-	ck_assert_int_eq(weft_pool_shutdown(p, WEFT_POOL_CANCEL_PENDING), 0); /* again: fine */
+	ck_assert_int_eq(weft_executor_shutdown(p, WEFT_EXECUTOR_CANCEL_PENDING),
+			 0); /* again: fine */
 	ck_assert_int_eq(atomic_load(&ran), 0);
-	weft_pool_free(p);
+	weft_executor_free(p);
 }
 END_TEST
 
 START_TEST(to_thread_default_pool_from_thread)
 {
-	weft_pool *a, *b;
+	weft_executor *a, *b;
 	int res = 0;
 
-	ck_assert_int_eq(weft_to_thread(square, (void *)9, &res), 0);
+	ck_assert_int_eq(weft_executor_default_run(square, (void *)9, &res), 0);
 	ck_assert_int_eq(res, 81);
-	ck_assert_int_eq(weft_pool_default(&a), 0);
-	ck_assert_int_eq(weft_pool_default(&b), 0);
+	ck_assert_int_eq(weft_executor_default(&a), 0);
+	ck_assert_int_eq(weft_executor_default(&b), 0);
 	ck_assert_ptr_eq(a, b);
-	ck_assert_uint_ge(weft_pool_size(a), 2);
-	ck_assert_int_eq(weft_pool_default_shutdown(WEFT_POOL_WAIT), 0);
-	ck_assert_int_eq(weft_pool_default_shutdown(WEFT_POOL_WAIT), 0); /* none: fine */
-	ck_assert_int_eq(weft_to_thread(square, (void *)5, &res), 0);	 /* a fresh pool */
+	ck_assert_uint_ge(weft_executor_size(a), 2);
+	ck_assert_int_eq(weft_executor_default_shutdown(WEFT_EXECUTOR_WAIT), 0);
+	ck_assert_int_eq(weft_executor_default_shutdown(WEFT_EXECUTOR_WAIT), 0); /* none: fine */
+	ck_assert_int_eq(weft_executor_default_run(square, (void *)5, &res), 0); /* a fresh pool */
 	ck_assert_int_eq(res, 25);
 	/* left for the exit handler to free */
 }
@@ -279,7 +280,7 @@ START_TEST(default_pool_after_fork)
 	int res = 0, st = 0;
 	pid_t pid;
 
-	ck_assert_int_eq(weft_to_thread(square, (void *)4, &res), 0);
+	ck_assert_int_eq(weft_executor_default_run(square, (void *)4, &res), 0);
 	ck_assert_int_eq(res, 16);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -287,19 +288,19 @@ START_TEST(default_pool_after_fork)
 		/* The parent's workers are not here: shutting the default pool down must not hang
 		 * joining them, and a fresh one is made. _exit: job records of the parent's threads,
 		 * in flight at the fork, would look leaked. */
-		if (weft_pool_default_shutdown(WEFT_POOL_WAIT))
+		if (weft_executor_default_shutdown(WEFT_EXECUTOR_WAIT))
 			_exit(2);
 		res = 0;
-		if (weft_to_thread(square, (void *)6, &res) || res != 36)
+		if (weft_executor_default_run(square, (void *)6, &res) || res != 36)
 			_exit(3);
-		if (weft_pool_default_shutdown(WEFT_POOL_WAIT))
+		if (weft_executor_default_shutdown(WEFT_EXECUTOR_WAIT))
 			_exit(4);
 		_exit(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	ck_assert_int_eq(weft_to_thread(square, (void *)7, &res), 0);
+	ck_assert_int_eq(weft_executor_default_run(square, (void *)7, &res), 0);
 	ck_assert_int_eq(res, 49);
 }
 END_TEST
@@ -313,7 +314,7 @@ static void *submit_until_exit(void *arg)
 	for (;;) {
 		int res = 0;
 
-		if (weft_to_thread(square, (void *)3, &res) == 0 && res == 9)
+		if (weft_executor_default_run(square, (void *)3, &res) == 0 && res == 9)
 			atomic_fetch_add(&exit_jobs_done, 1);
 	}
 	return NULL;
@@ -330,21 +331,21 @@ static int long_job(void *arg)
 
 static void *submit_long(void *arg)
 {
-	weft_to_thread(long_job, NULL, NULL);
+	weft_executor_default_run(long_job, NULL, NULL);
 	return NULL;
 }
 
-static weft_pool *exit_pool;
+static weft_executor *exit_pool;
 
 /* Registered before weft's own handler, so it runs after it: the default pool other threads
  * may hold must still be there (shut down, refusing work), not freed and replaced. */
 static void after_weft_at_exit(void)
 {
-	weft_pool *p = NULL;
+	weft_executor *p = NULL;
 
-	if (weft_pool_default(&p) || p != exit_pool)
+	if (weft_executor_default(&p) || p != exit_pool)
 		_exit(3);
-	if (weft_to_thread(square, (void *)3, NULL) != -EPIPE)
+	if (weft_executor_default_run(square, (void *)3, NULL) != -EPIPE)
 		_exit(4);
 }
 
@@ -354,7 +355,7 @@ static int exit_while_submitting(int unused)
 {
 	pthread_t th;
 
-	if (atexit(after_weft_at_exit) || weft_pool_default(&exit_pool))
+	if (atexit(after_weft_at_exit) || weft_executor_default(&exit_pool))
 		return 2;
 	if (pthread_create(&th, NULL, submit_long, NULL) ||
 	    pthread_create(&th, NULL, submit_until_exit, NULL))
@@ -384,19 +385,19 @@ END_TEST
 
 static int results_main(void *arg)
 {
-	weft_pool *p;
+	weft_executor *p;
 	int res;
 
-	ck_assert_int_eq(weft_pool_new(&p, 2), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 2), 0);
 	for (intptr_t i = 0; i < 50; i++) {
 		res = -1;
-		ck_assert_int_eq(weft_pool_run(p, square, (void *)i, &res), 0);
+		ck_assert_int_eq(weft_executor_run(p, square, (void *)i, &res), 0);
 		ck_assert_int_eq(res, i * i);
 	}
 	/* a negative return is the job's result, not an error of the call */
-	ck_assert_int_eq(weft_pool_run(p, negative, NULL, &res), 0);
+	ck_assert_int_eq(weft_executor_run(p, negative, NULL, &res), 0);
 	ck_assert_int_eq(res, -EIO);
-	weft_pool_free(p);
+	weft_executor_free(p);
 	return 0;
 }
 
@@ -409,7 +410,7 @@ END_TEST
 #define NJOBS 200
 
 struct many {
-	weft_pool *pool;
+	weft_executor *pool;
 	struct runner r[NJOBS];
 };
 
@@ -421,10 +422,10 @@ static int many_main(void *arg)
 	for (int i = 0; i < NJOBS; i++) {
 		m->r[i] =
 		    (struct runner){.pool = m->pool, .fn = sleep_2ms, .arg = (void *)(intptr_t)i};
-		ck_assert_int_eq(weft_spawn(&t[i], runner_main, &m->r[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], runner_main, &m->r[i], NULL), 0);
 	}
 	atomic_store(&running_max, 0);
-	ck_assert_int_eq(weft_gather(t, NJOBS, NULL, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, NJOBS, NULL, 0), 0);
 	for (int i = 0; i < NJOBS; i++) {
 		ck_assert_int_eq(m->r[i].ret, 0);
 		ck_assert_int_eq(m->r[i].result, i);
@@ -439,21 +440,21 @@ START_TEST(many_fibers_run_concurrently)
 {
 	static struct many m;
 
-	ck_assert_int_eq(weft_pool_new(&m.pool, 4), 0);
+	ck_assert_int_eq(weft_executor_new(&m.pool, 4), 0);
 	ck_assert_int_eq(run_fiber_test(many_main, &m), 0);
-	weft_pool_free(m.pool);
+	weft_executor_free(m.pool);
 }
 END_TEST
 
 /* Two loops on two threads, each with 50 fibers, sharing one pool. */
 struct loop_thread {
-	weft_pool *pool;
+	weft_executor *pool;
 	int base;
 	int status;
 };
 
 struct sq_fiber {
-	weft_pool *pool;
+	weft_executor *pool;
 	intptr_t x;
 	int ok;
 };
@@ -464,7 +465,7 @@ static int sq_fiber_main(void *arg)
 	int res = -1;
 
 	for (int i = 0; i < 20; i++) {
-		if (weft_pool_run(f->pool, square, (void *)(f->x + i), &res) ||
+		if (weft_executor_run(f->pool, square, (void *)(f->x + i), &res) ||
 		    res != (int)((f->x + i) * (f->x + i)))
 			return -EIO;
 	}
@@ -481,10 +482,10 @@ static int loop_thread_fiber(void *arg)
 
 	for (int i = 0; i < 50; i++) {
 		f[i] = (struct sq_fiber){lt->pool, lt->base + i * 20, 0};
-		if (weft_spawn(&t[i], sq_fiber_main, &f[i], NULL))
+		if (weft_task_spawn(&t[i], sq_fiber_main, &f[i], NULL))
 			return -ENOMEM;
 	}
-	if (weft_gather(t, 50, st, 0))
+	if (weft_tasks_gather(t, 50, st, 0))
 		return -EIO;
 	for (int i = 0; i < 50; i++)
 		if (st[i] || !f[i].ok)
@@ -504,9 +505,9 @@ START_TEST(fibers_of_two_loops_share_a_pool)
 {
 	struct loop_thread lt[2];
 	pthread_t th[2];
-	weft_pool *p;
+	weft_executor *p;
 
-	ck_assert_int_eq(weft_pool_new(&p, 3), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 3), 0);
 	for (int i = 0; i < 2; i++) {
 		lt[i] = (struct loop_thread){p, i * 5000, 1};
 		ck_assert_int_eq(pthread_create(&th[i], NULL, loop_thread_main, &lt[i]), 0);
@@ -515,7 +516,7 @@ START_TEST(fibers_of_two_loops_share_a_pool)
 		pthread_join(th[i], NULL);
 		ck_assert_int_eq(lt[i].status, 0);
 	}
-	weft_pool_free(p);
+	weft_executor_free(p);
 }
 END_TEST
 
@@ -548,17 +549,17 @@ static int loop_runs_main(void *arg)
 {
 	struct ticking tk;
 	weft_task *t;
-	weft_pool *p;
+	weft_executor *p;
 	int res = 0;
 
 	ck_assert_int_eq(sem_init(&tk.ticked, 0, 0), 0);
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
-	ck_assert_int_eq(weft_spawn(&t, ticker, &tk, NULL), 0);
-	ck_assert_int_eq(weft_pool_run(p, wait_ticks, &tk, &res), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, ticker, &tk, NULL), 0);
+	ck_assert_int_eq(weft_executor_run(p, wait_ticks, &tk, &res), 0);
 	ck_assert_int_eq(res, 99);
 	ck_assert_int_eq(tk.ticks, 10);
 	ck_assert_int_eq(weft_task_join(t, NULL), 0);
-	weft_pool_free(p);
+	weft_executor_free(p);
 	sem_destroy(&tk.ticked);
 	return 0;
 }
@@ -576,16 +577,16 @@ static int cancel_queued_main(void *arg)
 	struct runner busy, queued;
 	weft_task *tb, *tq;
 	atomic_int ran = 0;
-	weft_pool *p;
+	weft_executor *p;
 	int st = 0;
 
 	gate_init(&g, 5);
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
 	busy = (struct runner){.pool = p, .fn = gated, .arg = &g};
 	queued = (struct runner){.pool = p, .fn = count_run, .arg = &ran, .result = 12345};
-	ck_assert_int_eq(weft_spawn(&tb, runner_main, &busy, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tb, runner_main, &busy, NULL), 0);
 	wait_flag(&g.started);
-	ck_assert_int_eq(weft_spawn(&tq, runner_main, &queued, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tq, runner_main, &queued, NULL), 0);
 	wait_parked(tq);
 	ck_assert_int_eq(weft_task_cancel(tq), 0);
 	ck_assert_int_eq(weft_task_join(tq, &st), 0); /* returns while the worker is still busy */
@@ -597,7 +598,7 @@ static int cancel_queued_main(void *arg)
 	ck_assert_int_eq(weft_task_join(tb, NULL), 0);
 	ck_assert_int_eq(busy.ret, 0);
 	ck_assert_int_eq(busy.result, 5);
-	weft_pool_free(p); /* drains the queue: the dropped job is skipped */
+	weft_executor_free(p); /* drains the queue: the dropped job is skipped */
 	ck_assert_int_eq(atomic_load(&ran), 0);
 	sem_destroy(&g.open);
 	return 0;
@@ -616,17 +617,17 @@ static int cancel_running_main(void *arg)
 	static struct gate g; /* static: with DETACH the job outlives this frame */
 	struct runner r;
 	weft_task *t;
-	weft_pool *p;
+	weft_executor *p;
 
 	gate_init(&g, 6);
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
 	r = (struct runner){.pool = p,
 			    .fn = gated,
 			    .arg = &g,
 			    .result = 12345,
-			    .flags = detach ? WEFT_POOL_DETACH : 0,
+			    .flags = detach ? WEFT_EXECUTOR_DETACH : 0,
 			    .finished_at_return = &g.finished};
-	ck_assert_int_eq(weft_spawn(&t, runner_main, &r, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, runner_main, &r, NULL), 0);
 	wait_flag(&g.started);
 	wait_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
@@ -646,7 +647,7 @@ static int cancel_running_main(void *arg)
 		ck_assert_int_eq(r.finished_seen, 1); /* the job ended before the call returned */
 		ck_assert_int_eq(r.result, 6);	      /* and its result is stored */
 	}
-	weft_pool_free(p); /* waits for the job */
+	weft_executor_free(p); /* waits for the job */
 	ck_assert_int_eq(atomic_load(&g.finished), 1);
 	sem_destroy(&g.open);
 	return 0;
@@ -671,10 +672,10 @@ static int deadline_main(void *arg)
 	struct runner busy, queued, running;
 	weft_task *tb, *tq, *tr;
 	atomic_int ran = 0;
-	weft_pool *p;
+	weft_executor *p;
 
 	gate_init(&g, 8);
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
 	busy = (struct runner){.pool = p,
 			       .fn = gated,
 			       .arg = &g,
@@ -685,9 +686,9 @@ static int deadline_main(void *arg)
 				 .arg = &ran,
 				 .result = 12345,
 				 .deadline = weft_now() + 10 * WEFT_MSEC};
-	ck_assert_int_eq(weft_spawn(&tb, runner_main, &busy, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tb, runner_main, &busy, NULL), 0);
 	wait_flag(&g.started);
-	ck_assert_int_eq(weft_spawn(&tq, runner_main, &queued, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tq, runner_main, &queued, NULL), 0);
 	ck_assert_int_eq(weft_task_join(tq, NULL), 0); /* the worker is still blocked */
 	ck_assert_int_eq(queued.ret, -ETIMEDOUT);
 	ck_assert_int_eq(queued.result, 12345);
@@ -701,10 +702,10 @@ static int deadline_main(void *arg)
 	/* an expired deadline before the call: nothing is submitted */
 	running =
 	    (struct runner){.pool = p, .fn = count_run, .arg = &ran, .deadline = weft_now() - 1};
-	ck_assert_int_eq(weft_spawn(&tr, runner_main, &running, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tr, runner_main, &running, NULL), 0);
 	ck_assert_int_eq(weft_task_join(tr, NULL), 0);
 	ck_assert_int_eq(running.ret, -ETIMEDOUT);
-	weft_pool_free(p);
+	weft_executor_free(p);
 	ck_assert_int_eq(atomic_load(&ran), 0);
 	sem_destroy(&g.open);
 	return 0;
@@ -718,7 +719,7 @@ END_TEST
 
 /* Shutdown from a helper thread while one job runs (gated) and three wait in the queue. */
 struct shutdown_helper {
-	weft_pool *pool;
+	weft_executor *pool;
 	unsigned flags;
 	int ret;
 };
@@ -727,7 +728,7 @@ static void *shutdown_helper_main(void *arg)
 {
 	struct shutdown_helper *h = arg;
 
-	h->ret = weft_pool_shutdown(h->pool, h->flags);
+	h->ret = weft_executor_shutdown(h->pool, h->flags);
 	return NULL;
 }
 
@@ -740,22 +741,22 @@ static int shutdown_main(void *arg)
 	weft_task *tb, *tq[3];
 	atomic_int ran = 0;
 	pthread_t th;
-	weft_pool *p;
+	weft_executor *p;
 	int res = 12345;
 
 	gate_init(&g, 1);
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
 	busy = (struct runner){.pool = p, .fn = gated, .arg = &g};
-	ck_assert_int_eq(weft_spawn(&tb, runner_main, &busy, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&tb, runner_main, &busy, NULL), 0);
 	wait_flag(&g.started);
 	for (int i = 0; i < 3; i++) {
 		q[i] = (struct runner){.pool = p, .fn = count_run, .arg = &ran, .result = 12345};
-		ck_assert_int_eq(weft_spawn(&tq[i], runner_main, &q[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&tq[i], runner_main, &q[i], NULL), 0);
 		wait_parked(tq[i]);
 	}
 	h = (struct shutdown_helper){p, flags, 1};
 	ck_assert_int_eq(pthread_create(&th, NULL, shutdown_helper_main, &h), 0);
-	if (flags & WEFT_POOL_CANCEL_PENDING) {
+	if (flags & WEFT_EXECUTOR_CANCEL_PENDING) {
 		/* The queued jobs fail while the running one still blocks. */
 		for (int i = 0; i < 3; i++) {
 			ck_assert_int_eq(weft_task_join(tq[i], NULL), 0);
@@ -770,7 +771,7 @@ static int shutdown_main(void *arg)
 		do { /* a probe queued before the close times out and is dropped, never run */
 			weft_scope sc;
 			ck_assert_int_eq(weft_scope_enter(&sc, weft_now() + WEFT_MSEC, 0), 0);
-			r = weft_pool_run(p, count_run, &ran, &res);
+			r = weft_executor_run(p, count_run, &ran, &res);
 			weft_scope_exit(&sc);
 		} while (r == -ETIMEDOUT);
 		ck_assert_int_eq(r, -EPIPE);
@@ -786,23 +787,23 @@ static int shutdown_main(void *arg)
 	ck_assert_int_eq(busy.result, 1);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(h.ret, 0);
-	ck_assert_int_eq(atomic_load(&ran), flags & WEFT_POOL_CANCEL_PENDING ? 0 : 3);
-	ck_assert_int_eq(weft_pool_run(p, count_run, &ran, &res), -EPIPE);
-	weft_pool_free(p);
+	ck_assert_int_eq(atomic_load(&ran), flags & WEFT_EXECUTOR_CANCEL_PENDING ? 0 : 3);
+	ck_assert_int_eq(weft_executor_run(p, count_run, &ran, &res), -EPIPE);
+	weft_executor_free(p);
 	sem_destroy(&g.open);
 	return 0;
 }
 
 START_TEST(shutdown_wait_runs_queued_jobs)
 {
-	ck_assert_int_eq(run_fiber_test(shutdown_main, (void *)(uintptr_t)WEFT_POOL_WAIT), 0);
+	ck_assert_int_eq(run_fiber_test(shutdown_main, (void *)(uintptr_t)WEFT_EXECUTOR_WAIT), 0);
 }
 END_TEST
 
 START_TEST(shutdown_cancel_pending_fails_queued_jobs)
 {
-	ck_assert_int_eq(run_fiber_test(shutdown_main, (void *)(uintptr_t)WEFT_POOL_CANCEL_PENDING),
-			 0);
+	ck_assert_int_eq(
+	    run_fiber_test(shutdown_main, (void *)(uintptr_t)WEFT_EXECUTOR_CANCEL_PENDING), 0);
 }
 END_TEST
 
@@ -811,7 +812,7 @@ static int to_thread_main(void *arg)
 	int res = 0;
 
 	for (intptr_t i = 0; i < 20; i++) {
-		ck_assert_int_eq(weft_to_thread(square, (void *)i, &res), 0);
+		ck_assert_int_eq(weft_executor_default_run(square, (void *)i, &res), 0);
 		ck_assert_int_eq(res, i * i);
 	}
 	return 0;
@@ -820,7 +821,7 @@ static int to_thread_main(void *arg)
 START_TEST(to_thread_default_pool_from_fiber)
 {
 	ck_assert_int_eq(run_fiber_test(to_thread_main, NULL), 0);
-	ck_assert_int_eq(weft_pool_default_shutdown(WEFT_POOL_WAIT), 0);
+	ck_assert_int_eq(weft_executor_default_shutdown(WEFT_EXECUTOR_WAIT), 0);
 }
 END_TEST
 
@@ -828,14 +829,14 @@ END_TEST
 static int cancelled_first_main(void *arg)
 {
 	atomic_int ran = 0;
-	weft_pool *p;
+	weft_executor *p;
 	int res = 12345;
 
-	ck_assert_int_eq(weft_pool_new(&p, 1), 0);
+	ck_assert_int_eq(weft_executor_new(&p, 1), 0);
 	ck_assert_int_eq(weft_task_cancel(weft_task_current()), 0);
-	ck_assert_int_eq(weft_pool_run(p, count_run, &ran, &res), -ECANCELED);
+	ck_assert_int_eq(weft_executor_run(p, count_run, &ran, &res), -ECANCELED);
 	ck_assert_int_eq(res, 12345);
-	weft_pool_free(p);
+	weft_executor_free(p);
 	ck_assert_int_eq(atomic_load(&ran), 0);
 	return 0;
 }

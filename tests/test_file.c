@@ -38,7 +38,7 @@ static int open_close_main(void *arg)
 
 	ck_assert_int_eq(weft_file_open(&f, tpath("a"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
 	ck_assert_int_ge(weft_file_fd(f), 0);
-	ck_assert_int_eq(weft_file_write(f, "hello", 5), 5);
+	ck_assert_int_eq(weft_file_write_some(f, "hello", 5), 5);
 	ck_assert_int_eq(weft_file_close(f), 0);
 	ck_assert_int_eq(weft_file_open(&f, tpath("a"), O_RDONLY, 0), 0);
 	ck_assert_int_eq(fcntl(weft_file_fd(f), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
@@ -155,9 +155,9 @@ static int rw_main(void *arg)
 	weft_file *f;
 
 	ck_assert_int_eq(weft_file_open(&f, tpath("rw"), O_RDWR | O_CREAT | O_TRUNC, 0600), 0);
-	ck_assert_int_eq(weft_file_write_all(f, "0123456789", 10), 10);
+	ck_assert_int_eq(weft_file_write(f, "0123456789", 10), 10);
 	ck_assert_int_eq(weft_file_tell(f), 10);
-	ck_assert_int_eq(weft_file_pwrite(f, "AB", 2, 20), 2); /* a hole of zeros at 10..19 */
+	ck_assert_int_eq(weft_file_pwrite_some(f, "AB", 2, 20), 2); /* a hole of zeros at 10..19 */
 	ck_assert_int_eq(weft_file_tell(f), 10);
 	ck_assert_int_eq(weft_file_pread(f, buf, sizeof(buf), 0), 22);
 	ck_assert_int_eq(memcmp(buf, "0123456789", 10), 0);
@@ -168,7 +168,7 @@ static int rw_main(void *arg)
 	iov[0] = (struct iovec){"ab", 2};
 	iov[1] = (struct iovec){"cde", 3};
 	iov[2] = (struct iovec){"f", 1};
-	ck_assert_int_eq(weft_file_pwritev(f, iov, 3, 30), 6);
+	ck_assert_int_eq(weft_file_pwritev_some(f, iov, 3, 30), 6);
 	ck_assert_int_eq(weft_file_seek(f, 30, SEEK_SET), 30);
 	char x[2], y[4];
 	iov[0] = (struct iovec){x, 2};
@@ -180,19 +180,19 @@ static int rw_main(void *arg)
 	ck_assert_int_eq(weft_file_preadv(f, iov, 2, 31), 5);
 	ck_assert_int_eq(memcmp(x, "bc", 2), 0);
 	iov[0] = (struct iovec){"XY", 2};
-	ck_assert_int_eq(weft_file_writev(f, iov, 1), 2);
+	ck_assert_int_eq(weft_file_writev_some(f, iov, 1), 2);
 	ck_assert_int_eq(weft_file_tell(f), 38);
 	/* Lengths whose sum wraps (or passes SSIZE_MAX) are refused before the position moves. */
 	iov[0] = (struct iovec){x, SIZE_MAX};
 	iov[1] = (struct iovec){y, 2};
-	ck_assert_int_eq(weft_file_writev(f, iov, 2), -EINVAL);
+	ck_assert_int_eq(weft_file_writev_some(f, iov, 2), -EINVAL);
 	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
 	iov[0].iov_len = (size_t)SSIZE_MAX;
 	ck_assert_int_eq(weft_file_readv(f, iov, 2), -EINVAL);
-	ck_assert_int_eq(weft_file_pwritev(f, iov, 2, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_pwritev_some(f, iov, 2, 0), -EINVAL);
 	ck_assert_int_eq(weft_file_preadv(f, iov, 2, 0), -EINVAL);
 	ck_assert_int_eq(weft_file_readv(f, iov, -1), -EINVAL);
-	ck_assert_int_eq(weft_file_writev(f, iov, IOV_MAX + 1), -EINVAL);
+	ck_assert_int_eq(weft_file_writev_some(f, iov, IOV_MAX + 1), -EINVAL);
 	ck_assert_int_eq(weft_file_tell(f), 38);
 
 	ck_assert_int_eq(weft_file_seek(f, -3, SEEK_END), 35);
@@ -202,17 +202,17 @@ static int rw_main(void *arg)
 	ck_assert_int_eq(weft_file_size(f), 38);
 
 	ck_assert_int_eq(weft_file_pread(f, buf, 4, -1), -EINVAL);
-	ck_assert_int_eq(weft_file_pwrite(f, buf, 4, -1), -EINVAL);
+	ck_assert_int_eq(weft_file_pwrite_some(f, buf, 4, -1), -EINVAL);
 	ck_assert_int_eq(weft_file_pread(NULL, buf, 4, 0), -EINVAL);
 	/* A NULL buffer with a length, a range past INT64_MAX: -EINVAL, the position kept. */
 	ck_assert_int_eq(weft_file_read(f, NULL, 4), -EINVAL);
-	ck_assert_int_eq(weft_file_write(f, NULL, 4), -EINVAL);
+	ck_assert_int_eq(weft_file_write_some(f, NULL, 4), -EINVAL);
 	ck_assert_int_eq(weft_file_pread(f, NULL, 4, 0), -EINVAL);
-	ck_assert_int_eq(weft_file_pwrite(f, NULL, 4, 0), -EINVAL);
+	ck_assert_int_eq(weft_file_pwrite_some(f, NULL, 4, 0), -EINVAL);
 	ck_assert_int_eq(weft_file_tell(f), 37);
 	ck_assert_int_eq(weft_file_seek(f, INT64_MAX, SEEK_SET), INT64_MAX);
 	ck_assert_int_eq(weft_file_read(f, buf, 4), -EINVAL);
-	ck_assert_int_eq(weft_file_write(f, "abcd", 4), -EINVAL);
+	ck_assert_int_eq(weft_file_write_some(f, "abcd", 4), -EINVAL);
 	ck_assert_int_eq(weft_file_read_exactly(f, buf, 4, NULL), -EINVAL);
 	ck_assert_int_eq(weft_file_tell(f), INT64_MAX);
 	ck_assert_int_eq(weft_file_pread(f, buf, 4, INT64_MAX - 1), -EINVAL);
@@ -221,7 +221,7 @@ static int rw_main(void *arg)
 
 	/* Writing a read-only file, reading a write-only one: EBADF from the kernel. */
 	ck_assert_int_eq(weft_file_open(&f, tpath("rw"), O_RDONLY, 0), 0);
-	ck_assert_int_eq(weft_file_write(f, "z", 1), -EBADF);
+	ck_assert_int_eq(weft_file_write_some(f, "z", 1), -EBADF);
 	ck_assert_int_eq(weft_file_close(f), 0);
 	ck_assert_int_eq(weft_file_open(&f, tpath("rw"), O_WRONLY, 0), 0);
 	ck_assert_int_eq(weft_file_read(f, buf, 1), -EBADF);
@@ -385,8 +385,8 @@ static int large_main(void *arg)
 	struct statx stx;
 
 	ck_assert_int_eq(weft_file_open(&f, tpath("sparse"), O_RDWR | O_CREAT | O_TRUNC, 0600), 0);
-	ck_assert_int_eq(weft_file_pwrite(f, "far", 3, FIVE_GIB), 3);
-	ck_assert_int_eq(weft_file_pwrite(f, "mid", 3, (3LL << 30) + 1), 3);
+	ck_assert_int_eq(weft_file_pwrite_some(f, "far", 3, FIVE_GIB), 3);
+	ck_assert_int_eq(weft_file_pwrite_some(f, "mid", 3, (3LL << 30) + 1), 3);
 	ck_assert_int_eq(weft_file_size(f), FIVE_GIB + 3);
 	ck_assert_int_eq(weft_file_pread(f, buf, 8, FIVE_GIB), 3);
 	ck_assert_int_eq(memcmp(buf, "far", 3), 0);
@@ -394,7 +394,7 @@ static int large_main(void *arg)
 	ck_assert_int_eq(weft_file_read(f, buf, 3), 3);
 	ck_assert_int_eq(memcmp(buf, "mid", 3), 0);
 	ck_assert_int_eq(weft_file_seek(f, 0, SEEK_END), FIVE_GIB + 3);
-	ck_assert_int_eq(weft_file_write(f, "end", 3), 3);
+	ck_assert_int_eq(weft_file_write_some(f, "end", 3), 3);
 	ck_assert_int_eq(weft_file_statx(f, STATX_SIZE | STATX_BLOCKS, &stx), 0);
 	ck_assert_uint_eq(stx.stx_size, FIVE_GIB + 6);
 	ck_assert_uint_lt(stx.stx_blocks, 1024); /* sparse: a few blocks, not 5 GiB */
@@ -416,7 +416,7 @@ static int meta_main(void *arg)
 	weft_file *f;
 
 	ck_assert_int_eq(weft_file_open(&f, tpath("m"), O_RDWR | O_CREAT | O_TRUNC, 0640), 0);
-	ck_assert_int_eq(weft_file_write_all(f, pattern, 10000), 10000);
+	ck_assert_int_eq(weft_file_write(f, pattern, 10000), 10000);
 	ck_assert_int_eq(weft_file_fsync(f), 0);
 	ck_assert_int_eq(weft_file_fdatasync(f), 0);
 	ck_assert_int_eq(weft_file_ftruncate(f, 100), 0);
@@ -461,12 +461,12 @@ static int fsize_main(void *arg)
 	ck_assert_int_eq(weft_file_open(&f, tpath("limited"), O_WRONLY | O_CREAT | O_TRUNC, 0600),
 			 0);
 	/* 10000 bytes against a 4096-byte limit: the first write is short, the next fails. */
-	ck_assert_int_eq(weft_file_write(f, pattern, 10000), 4096);
-	ck_assert_int_eq(weft_file_write(f, pattern, 10), -EFBIG);
-	ck_assert_int_eq(weft_file_pwrite_all(f, pattern, 10000, 0, &done), -EFBIG);
+	ck_assert_int_eq(weft_file_write_some(f, pattern, 10000), 4096);
+	ck_assert_int_eq(weft_file_write_some(f, pattern, 10), -EFBIG);
+	ck_assert_int_eq(weft_file_pwrite(f, pattern, 10000, 0, &done), -EFBIG);
 	ck_assert_uint_eq(done, 4096);
 	ck_assert_int_eq(weft_file_seek(f, 0, SEEK_SET), 0);
-	ck_assert_int_eq(weft_file_write_all(f, pattern, 5000), -EFBIG);
+	ck_assert_int_eq(weft_file_write(f, pattern, 5000), -EFBIG);
 	ck_assert_int_eq(weft_file_tell(f), 4096);
 	ck_assert_int_eq(weft_file_close(f), 0);
 	return 0;
@@ -507,14 +507,14 @@ static int direct_main(void *arg)
 	ck_assert_int_eq(weft_file_pread(f, buf, 4096, 8192), 4096);
 	ck_assert_int_eq(memcmp(buf, pattern + 8192, 4096), 0);
 	memset(buf, 'D', 4096);
-	ck_assert_int_eq(weft_file_pwrite(f, buf, 4096, 4096), 4096);
+	ck_assert_int_eq(weft_file_pwrite_some(f, buf, 4096, 4096), 4096);
 	ck_assert_int_eq(weft_file_pread(f, buf + 4096, 4096, 4096), 4096);
 	ck_assert_int_eq(memcmp(buf, buf + 4096, 4096), 0);
 	/* Misaligned offset, length and buffer: -EINVAL, whatever the file system's alignment. */
 	if (off > 1) {
 		ck_assert_int_eq(weft_file_pread(f, buf, 4096, 1), -EINVAL);
 		ck_assert_int_eq(weft_file_pread(f, buf, 4095, 0), -EINVAL);
-		ck_assert_int_eq(weft_file_pwrite(f, buf, 4096, 7), -EINVAL);
+		ck_assert_int_eq(weft_file_pwrite_some(f, buf, 4096, 7), -EINVAL);
 	}
 	if (mem > 1)
 		ck_assert_int_eq(weft_file_pread(f, buf + 1, 4096, 0), -EINVAL);
@@ -565,7 +565,7 @@ static int writer_reader(void *arg)
 	for (int r = 0; r < w->rounds; r++) {
 		int64_t off = (int64_t)(r * NFIBERS + w->id) * CHUNK;
 		memset(want, 'a' + (w->id + r) % 26, sizeof(want));
-		ck_assert_int_eq(weft_file_pwrite_all(w->f, want, CHUNK, off, NULL), CHUNK);
+		ck_assert_int_eq(weft_file_pwrite(w->f, want, CHUNK, off, NULL), CHUNK);
 		ck_assert_int_eq(weft_file_pread_exactly(w->f, buf, CHUNK, off, NULL), 0);
 		ck_assert_int_eq(memcmp(buf, want, CHUNK), 0);
 	}
@@ -598,7 +598,7 @@ static int concurrent_main(void *arg)
 	ck_assert_int_eq(weft_file_open(&f, tpath("c"), O_RDWR | O_CREAT | O_TRUNC, 0600), 0);
 	for (int i = 0; i < NFIBERS; i++) {
 		w[i] = (struct worker){f, i, 8};
-		ck_assert_int_eq(weft_spawn(&t[i], writer_reader, &w[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], writer_reader, &w[i], NULL), 0);
 	}
 	for (int i = 0; i < NFIBERS; i++) {
 		ck_assert_int_eq(weft_task_join(t[i], &st), 0);
@@ -607,7 +607,7 @@ static int concurrent_main(void *arg)
 	ck_assert_int_eq(weft_file_size(f), (int64_t)NFIBERS * 8 * CHUNK);
 	for (int i = 0; i < NFIBERS; i++) {
 		w[i] = (struct worker){f, i, 0};
-		ck_assert_int_eq(weft_spawn(&t[i], seq_reader, &w[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], seq_reader, &w[i], NULL), 0);
 	}
 	for (int i = 0; i < NFIBERS; i++) {
 		ck_assert_int_eq(weft_task_join(t[i], &st), 0);
@@ -647,7 +647,7 @@ static int fairness_main(void *arg)
 	put_file(tpath("hot"), pattern, sizeof(pattern));
 	ck_assert_int_eq(weft_file_open(&f, tpath("hot"), O_RDONLY, 0), 0);
 	ck_assert_int_eq(weft_file_pread(f, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	ck_assert_int_eq(weft_spawn(&t, ticker, &ticks, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, ticker, &ticks, NULL), 0);
 	for (int i = 0; i < 2000; i++)
 		ck_assert_int_eq(weft_file_pread(f, buf, sizeof(buf), (i % 64) * 4096), 4096);
 	ck_assert_int_gt(ticks, 10);
@@ -691,7 +691,7 @@ static int cancel_main(void *arg)
 	/* A FIFO opened read-write: reads block until someone writes, never at EOF. */
 	ck_assert_int_eq(weft_file_open(&b.f, tpath("fifo"), O_RDWR, 0), 0);
 	memset(b.buf, '#', sizeof(b.buf));
-	ck_assert_int_eq(weft_spawn(&t, blocked_reader, &b, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, blocked_reader, &b, NULL), 0);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert(!b.returned);
@@ -735,7 +735,7 @@ static int cancelled_main(void *arg)
 
 	weft_task_cancel(weft_task_current());
 	ck_assert_int_eq(weft_file_pread(f, buf, sizeof(buf), 0), -ECANCELED);
-	ck_assert_int_eq(weft_file_write(f, "x", 1), -ECANCELED);
+	ck_assert_int_eq(weft_file_write_some(f, "x", 1), -ECANCELED);
 	ck_assert_int_eq(weft_file_open(&f, tpath("new"), O_CREAT | O_WRONLY, 0600), -ECANCELED);
 	ck_assert_int_eq(weft_file_replace_atomic(tpath("new"), "x", 1, 0600), -ECANCELED);
 	/* Close still closes. */

@@ -87,7 +87,7 @@ static int list_main(void *arg)
 	int r, st;
 
 	make_tree();
-	ck_assert_int_eq(weft_spawn(&t, ticker, &ticks, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, ticker, &ticks, NULL), 0);
 	ck_assert_int_eq(weft_dir_open(&d, tpath("d")), 0);
 	ck_assert_int_ge(weft_dir_fd(d), 0);
 	while ((r = weft_dir_next(d, &e)) == 1)
@@ -198,7 +198,7 @@ static int cancel_main(void *arg)
 	/* A lister cancelled wherever it is (parked on the pool or not): what it saw plus what
 	 * follows is every entry once. */
 	for (int round = 0; round < 3; round++) {
-		ck_assert_int_eq(weft_spawn(&t, lister_main, &l, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t, lister_main, &l, NULL), 0);
 		for (int i = 0; i <= round; i++)
 			ck_assert_int_eq(weft_yield(), 0);
 		weft_task_cancel(t);

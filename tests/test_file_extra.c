@@ -35,7 +35,7 @@ static int registered_main(void *arg)
 	/* Every kind of call works on a registered file. */
 	ck_assert_int_eq(weft_file_pread(f, buf, sizeof(buf), 4096), 4096);
 	ck_assert_int_eq(memcmp(buf, pattern + 4096, 4096), 0);
-	ck_assert_int_eq(weft_file_pwrite(f, "REG", 3, 0), 3);
+	ck_assert_int_eq(weft_file_pwrite_some(f, "REG", 3, 0), 3);
 	ck_assert_int_eq(weft_file_read(f, buf, 3), 3);
 	ck_assert_int_eq(memcmp(buf, "REG", 3), 0);
 	ck_assert_int_eq(weft_file_fsync(f), 0);
@@ -120,7 +120,7 @@ static int fixed_main(void *arg)
 	ck_assert_int_eq(weft_file_pread_fixed(f, mem, 4096, 0, 1), -EFAULT);
 	ck_assert_int_eq(weft_file_pread_fixed(f, mem, 4096, 0, 2), -EINVAL);
 	memcpy(mem, "FIXED", 5);
-	ck_assert_int_eq(weft_file_pwrite_fixed(f, mem, 5, 10, 0), 5);
+	ck_assert_int_eq(weft_file_pwrite_fixed_some(f, mem, 5, 10, 0), 5);
 	ck_assert_int_eq(weft_file_register(f), 0); /* both options at once */
 	ck_assert_int_eq(weft_file_pread_fixed(f, mem + 8192, 5, 10, 1), 5);
 	ck_assert_int_eq(memcmp(mem + 8192, "FIXED", 5), 0);
@@ -155,7 +155,7 @@ static int workers_main(void *arg)
 	/* Buffered writes (which go to io-wq on most file systems) still complete. */
 	ck_assert_int_eq(weft_file_open(&f, tpath("w"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
 	for (int i = 0; i < 16; i++)
-		ck_assert_int_eq(weft_file_write_all(f, pattern, 4096), 4096);
+		ck_assert_int_eq(weft_file_write(f, pattern, 4096), 4096);
 	ck_assert_int_eq(weft_file_close(f), 0);
 	return 0;
 }
@@ -214,7 +214,7 @@ static void read_parked_then_release(int rfd, int wfd)
 	char c = 0;
 
 	ck_assert_int_eq(weft_file_from_fd(&f, rfd), 0);
-	ck_assert_int_eq(weft_spawn(&t, pipe_write_later, &wfd, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, pipe_write_later, &wfd, NULL), 0);
 	ck_assert_int_eq(weft_file_read(f, &c, 1), 1);
 	ck_assert_int_eq(c, 'y');
 	ck_assert_int_eq(weft_task_join(t, NULL), 0);

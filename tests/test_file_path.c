@@ -230,7 +230,7 @@ static int enospc_main(void *arg)
 
 	snprintf(path, sizeof(path), "%s/file", small_dir);
 	ck_assert_int_eq(weft_file_open(&f, path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
-	ck_assert_int_eq(weft_file_pwrite_all(f, big, 1 << 20, 0, &done), -ENOSPC);
+	ck_assert_int_eq(weft_file_pwrite(f, big, 1 << 20, 0, &done), -ENOSPC);
 	ck_assert_uint_gt(done, 0);
 	ck_assert_uint_lt(done, 1 << 20);
 	ck_assert_int_eq(weft_file_close(f), 0);
@@ -384,7 +384,7 @@ static int sendfile_main(void *arg)
 	s.fd = sv[1];
 	put_file(tpath("src"), big, sizeof(big));
 	ck_assert_int_eq(weft_file_open(&f, tpath("src"), O_RDONLY, 0), 0);
-	ck_assert_int_eq(weft_spawn(&t, sink_reader, &s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sink_reader, &s, NULL), 0);
 	ck_assert_int_eq(weft_file_sendfile(f, sv[0], 0, sizeof(big)), (int64_t)sizeof(big));
 	/* Past the end: a short count, not an error. */
 	ck_assert_int_eq(weft_file_sendfile(f, sv[0], sizeof(big) - 3, 100), 3);

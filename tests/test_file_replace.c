@@ -56,7 +56,7 @@ static int begin_commit_main(void *arg)
 
 	/* Abort: the target untouched, nothing left behind. */
 	ck_assert_int_eq(weft_file_replace_begin(&r, tpath("log"), 0600, 0), 0);
-	ck_assert_int_eq(weft_file_write_all(weft_file_replace_file(r), "junk", 4), 4);
+	ck_assert_int_eq(weft_file_write(weft_file_replace_file(r), "junk", 4), 4);
 	weft_file_replace_abort(r);
 	ck_assert_uint_eq(strlen(get_file(tpath("log"), NULL)), 500);
 	weft_file_replace_abort(NULL);
@@ -146,7 +146,7 @@ static int durability_main(void *arg)
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		nsteps = 0;
 		ck_assert_int_eq(weft_file_replace_begin(&r, tpath("d"), 0600, levels[i].flags), 0);
-		ck_assert_int_eq(weft_file_write_all(weft_file_replace_file(r), "v", 1), 1);
+		ck_assert_int_eq(weft_file_write(weft_file_replace_file(r), "v", 1), 1);
 		ck_assert_int_eq(weft_file_replace_commit(r), 0);
 		ck_assert_str_eq(get_file(tpath("d"), NULL), "v");
 		ck_assert(step_ran(WEFT__REPLACE_RENAMED));
@@ -175,7 +175,7 @@ static int cancelled_commit_main(void *arg)
 
 	put_file(tpath("c"), "old", 3);
 	ck_assert_int_eq(weft_file_replace_begin(&r, tpath("c"), 0600, 0), 0);
-	ck_assert_int_eq(weft_file_write_all(weft_file_replace_file(r), "new", 3), 3);
+	ck_assert_int_eq(weft_file_write(weft_file_replace_file(r), "new", 3), 3);
 	ck_assert_int_eq(weft_scope_enter(&sc, weft_now(), 0), 0);
 	ck_assert_int_eq(weft_file_replace_commit(r), -ETIMEDOUT);
 	weft_scope_exit(&sc);

@@ -22,9 +22,9 @@ static int lines_main(void *arg)
 	memset(longline, 'L', sizeof(longline));
 	longline[sizeof(longline) - 1] = '\n';
 	ck_assert_int_eq(weft_file_open(&f, tpath("t"), O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
-	ck_assert_int_eq(weft_file_write_all(f, "first\nsecond line\n\n", 20), 20);
-	ck_assert_int_eq(weft_file_write_all(f, longline, sizeof(longline)), sizeof(longline));
-	ck_assert_int_eq(weft_file_write_all(f, "after\nno newline", 16), 16);
+	ck_assert_int_eq(weft_file_write(f, "first\nsecond line\n\n", 20), 20);
+	ck_assert_int_eq(weft_file_write(f, longline, sizeof(longline)), sizeof(longline));
+	ck_assert_int_eq(weft_file_write(f, "after\nno newline", 16), 16);
 	ck_assert_int_eq(weft_file_close(f), 0);
 
 	ck_assert_int_eq(weft_file_open(&f, tpath("t"), O_RDONLY, 0), 0);

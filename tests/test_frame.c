@@ -626,7 +626,7 @@ static int pty_framing_main(void *arg)
 	ck_assert_int_eq(weft_serial_open(&port, pty.path, NULL), 0);
 	ck_assert_int_eq(weft_serial_stream(port, NULL, &s), 0);
 	ck_assert_int_eq(weft_framer_new(&f, s, &spec), 0);
-	ck_assert_int_eq(weft_spawn(&dev, device, p, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&dev, device, p, NULL), 0);
 	for (int frames = 0; frames < 5;) {
 		ssize_t r = weft_framer_next(f, &fr);
 		ck_assert_int_gt(r, 0);
@@ -699,7 +699,7 @@ static int split_main(void *arg)
 	struct split_run *r = arg;
 
 	ck_assert_int_eq(weft_serial_open(&r->port, r->pty.path, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&r->reader, split_reader, r, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&r->reader, split_reader, r, NULL), 0);
 	ck_assert_int_eq(write(r->pty.master, tutorial, r->k), (ssize_t)r->k);
 	while (r->taken < r->k || weft_task_state(r->reader) != WEFT_TASK_PARKED)
 		ck_assert_int_eq(weft_sleep(50 * WEFT_USEC), 0);

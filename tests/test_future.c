@@ -48,7 +48,7 @@ static weft_task *spawn_waiter(struct waiter *w, weft_future *f)
 	weft_task *t;
 
 	*w = (struct waiter){.f = f, .ret = 12345};
-	ck_assert_int_eq(weft_spawn(&t, wait_task, w, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, wait_task, w, NULL), 0);
 	return t;
 }
 
@@ -98,7 +98,7 @@ static int wait_then_set_soon_main(void *arg)
 	weft_future *f = new_future();
 	void *v = NULL;
 
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), set_cb, f), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), set_cb, f), 0);
 	ck_assert_int_eq(weft_future_wait(f, &v), 7);
 	ck_assert_ptr_eq(v, &value_b);
 	ck_assert_int_eq(weft_future_free(f), 0);
@@ -147,7 +147,7 @@ static int wait_then_set_task_main(void *arg)
 	weft_task *t;
 	void *v = NULL;
 
-	ck_assert_int_eq(weft_spawn(&t, setter_task, f, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, setter_task, f, NULL), 0);
 	ck_assert_int_eq(weft_future_wait(f, &v), 9);
 	ck_assert_ptr_eq(v, &value_a);
 	ck_assert_int_eq(weft_task_join(t, NULL), 0);
@@ -352,7 +352,7 @@ static int scope_cancel_main(void *arg)
 	ck_assert_int_eq(weft_scope_exit(&s), -ECANCELED);
 	ck_assert(!weft_future_done(f));
 
-	ck_assert_int_eq(weft_spawn(&t, scope_waiter, f, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, scope_waiter, f, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
 	weft_scope_cancel(scope_waiter_scope);
@@ -432,7 +432,7 @@ static int leave_futures_main(void *arg)
 	ck_assert_int_eq(weft_future_set(f, 1, NULL), 0);
 	left[2] = f = new_future();
 	close_w = (struct waiter){.f = f, .ret = 12345};
-	ck_assert_int_eq(weft_spawn(NULL, wait_task, &close_w, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, wait_task, &close_w, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	return 0;
 }

@@ -41,7 +41,7 @@ static void job_set(struct job *j, int64_t ms, int ret)
 static void spawn_jobs(weft_task **tasks, struct job *jobs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		ck_assert_int_eq(weft_spawn(&tasks[i], job_fn, &jobs[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&tasks[i], job_fn, &jobs[i], NULL), 0);
 }
 
 static int join_ok(weft_task *t)
@@ -71,7 +71,7 @@ static int m_gather_ok(void *arg)
 	job_set(&jobs[1], 5, 2);
 	job_set(&jobs[2], 10, 3);
 	spawn_jobs(t, jobs, 3);
-	ck_assert_int_eq(weft_gather(t, 3, st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, st, 0), 0);
 	/* In argument order, not completion order. */
 	ck_assert_int_eq(st[0], 1);
 	ck_assert_int_eq(st[1], 2);
@@ -81,7 +81,7 @@ static int m_gather_ok(void *arg)
 
 	/* NULL statuses is fine too. */
 	spawn_jobs(t, jobs, 3);
-	ck_assert_int_eq(weft_gather(t, 3, NULL, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, NULL, 0), 0);
 	return 0;
 }
 
@@ -102,7 +102,7 @@ static int m_gather_first_failure(void *arg)
 	job_set(&jobs[2], 5, 5);
 	job_set(&jobs[3], 20, -EPIPE);
 	spawn_jobs(t, jobs, 4);
-	ck_assert_int_eq(weft_gather(t, 4, st, 0), -ENOENT);
+	ck_assert_int_eq(weft_tasks_gather(t, 4, st, 0), -ENOENT);
 	/* Without FAIL_FAST every task ran to its end. */
 	ck_assert_int_eq(st[0], -EIO);
 	ck_assert_int_eq(st[1], -ENOENT);
@@ -131,7 +131,7 @@ static int m_gather_fail_fast(void *arg)
 	job_set(&jobs[2], 5000, 3);
 	job_set(&jobs[3], 1, 4); /* done before the failure: keeps its status */
 	spawn_jobs(t, jobs, 4);
-	ck_assert_int_eq(weft_gather(t, 4, st, WEFT_GATHER_FAIL_FAST), -EIO);
+	ck_assert_int_eq(weft_tasks_gather(t, 4, st, WEFT_GATHER_FAIL_FAST), -EIO);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
 	ck_assert_int_eq(st[0], -ECANCELED);
 	ck_assert_int_eq(st[1], -EIO);
@@ -168,7 +168,7 @@ static int gatherer_fn(void *arg)
 	spawn_jobs(t, g->jobs, 3);
 	if (g->deadline != WEFT_FOREVER)
 		ck_assert_int_eq(weft_scope_enter(&s, g->deadline, 0), 0);
-	g->r = weft_gather(t, 3, g->st, 0);
+	g->r = weft_tasks_gather(t, 3, g->st, 0);
 	if (g->deadline != WEFT_FOREVER)
 		g->exit_r = weft_scope_exit(&s);
 	return g->r;
@@ -180,7 +180,7 @@ static int m_gather_cancelled(void *arg)
 	weft_task *t;
 	int64_t t0 = weft_now();
 
-	ck_assert_int_eq(weft_spawn(&t, gatherer_fn, &g, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, gatherer_fn, &g, NULL), 0);
 	yield_until_parked(t);
 	/* Let the children start, so "waited for" shows as their having returned. */
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
@@ -227,7 +227,7 @@ static int m_gather_deadline_past(void *arg)
 	job_set(&jobs[1], 5000, 1);
 	spawn_jobs(t, jobs, 2);
 	ck_assert_int_eq(weft_scope_enter(&s, weft_now() - 1, 0), 0);
-	ck_assert_int_eq(weft_gather(t, 2, st, 0), -ETIMEDOUT);
+	ck_assert_int_eq(weft_tasks_gather(t, 2, st, 0), -ETIMEDOUT);
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
 	/* Cancelled before they ever ran, yet run (trio's rule): their first checkpoint said so. */
 	ck_assert_int_eq(st[0], -ECANCELED);
@@ -254,21 +254,21 @@ static int m_gather_bad_args(void *arg)
 	for (int i = 0; i < 3; i++)
 		job_set(&jobs[i], 10, 10 + i);
 	spawn_jobs(t, jobs, 3);
-	ck_assert_int_eq(weft_spawn(&det, job_fn, &dj, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&det, job_fn, &dj, NULL), 0);
 	ck_assert_int_eq(weft_task_detach(det), 0);
 
 	/* NULL task. */
 	bad[0] = t[0], bad[1] = NULL, bad[2] = t[1];
-	ck_assert_int_eq(weft_gather(bad, 3, st, 0), -EINVAL);
+	ck_assert_int_eq(weft_tasks_gather(bad, 3, st, 0), -EINVAL);
 	/* Duplicate. */
 	bad[0] = t[0], bad[1] = t[1], bad[2] = t[0];
-	ck_assert_int_eq(weft_gather(bad, 3, st, 0), -EINVAL);
+	ck_assert_int_eq(weft_tasks_gather(bad, 3, st, 0), -EINVAL);
 	/* Detached (still running, so the pointer is live). */
 	bad[0] = t[0], bad[1] = det, bad[2] = t[2];
-	ck_assert_int_eq(weft_gather(bad, 3, st, 0), -EINVAL);
+	ck_assert_int_eq(weft_tasks_gather(bad, 3, st, 0), -EINVAL);
 	/* NULL array, bad flags. */
-	ck_assert_int_eq(weft_gather(NULL, 2, st, 0), -EINVAL);
-	ck_assert_int_eq(weft_gather(t, 3, st, 1u << 7), -EINVAL);
+	ck_assert_int_eq(weft_tasks_gather(NULL, 2, st, 0), -EINVAL);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, st, 1u << 7), -EINVAL);
 	/* Nothing was written, consumed or cancelled. */
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(st[i], 7);
@@ -276,12 +276,12 @@ static int m_gather_bad_args(void *arg)
 		ck_assert(!weft_task_cancelled(t[i]));
 
 	/* n == 0. */
-	ck_assert_int_eq(weft_gather(NULL, 0, NULL, 0), 0);
-	ck_assert_int_eq(weft_gather(t, 0, st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 0, st, 0), 0);
 	ck_assert_int_eq(st[0], 7);
 
 	/* The handles still work, in a proper gather. */
-	ck_assert_int_eq(weft_gather(t, 3, st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, st, 0), 0);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(st[i], 10 + i);
 	/* Let the detached one finish before the loop closes. */
@@ -316,14 +316,14 @@ static int m_wait_first_completed(void *arg)
 	job_set(&jobs[1], 10, 1);
 	job_set(&jobs[2], 5000, 2);
 	spawn_jobs(t, jobs, 3);
-	r = weft_wait(t, 3, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER);
+	r = weft_tasks_wait(t, 3, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER);
 	ck_assert_int_ge(r, 1);
 	ck_assert(weft_task_done(t[1]));
 	/* Nothing was cancelled: the others still run. */
 	ck_assert(!weft_task_done(t[0]) && !weft_task_cancelled(t[0]));
 	ck_assert(!weft_task_done(t[2]) && !weft_task_cancelled(t[2]));
 	/* Already satisfied: returns at once. */
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER), 1);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_FIRST_COMPLETED, WEFT_FOREVER), 1);
 	ck_assert_int_eq(join_ok(t[1]), 1);
 	t[1] = t[2];
 	cancel_join_all(t, 2);
@@ -346,7 +346,7 @@ static int m_wait_first_exception(void *arg)
 	job_set(&jobs[2], 5000, 2);
 	spawn_jobs(t, jobs, 3);
 	/* The first success alone does not satisfy it; the failure does. */
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_FIRST_EXCEPTION, WEFT_FOREVER), 2);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_FIRST_EXCEPTION, WEFT_FOREVER), 2);
 	ck_assert(weft_task_done(t[0]) && weft_task_done(t[1]) && !weft_task_done(t[2]));
 	ck_assert_int_eq(join_ok(t[0]), 0);
 	ck_assert_int_eq(join_ok(t[1]), -EIO);
@@ -357,7 +357,7 @@ static int m_wait_first_exception(void *arg)
 	job_set(&jobs[0], 5, 0);
 	job_set(&jobs[1], 10, 1);
 	spawn_jobs(t, jobs, 2);
-	ck_assert_int_eq(weft_wait(t, 2, WEFT_WAIT_FIRST_EXCEPTION, WEFT_FOREVER), 2);
+	ck_assert_int_eq(weft_tasks_wait(t, 2, WEFT_WAIT_FIRST_EXCEPTION, WEFT_FOREVER), 2);
 	ck_assert_int_eq(join_ok(t[0]), 0);
 	ck_assert_int_eq(join_ok(t[1]), 1);
 	return 0;
@@ -378,13 +378,13 @@ static int m_wait_all(void *arg)
 	job_set(&jobs[1], 5, -EIO);
 	job_set(&jobs[2], 10, 2);
 	spawn_jobs(t, jobs, 3);
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), 3);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), 3);
 	for (int i = 0; i < 3; i++)
 		ck_assert(weft_task_done(t[i]));
 	ck_assert_int_eq(join_ok(t[0]), 0);
 	ck_assert_int_eq(join_ok(t[1]), -EIO);
 	ck_assert_int_eq(join_ok(t[2]), 2);
-	ck_assert_int_eq(weft_wait(NULL, 0, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), 0);
+	ck_assert_int_eq(weft_tasks_wait(NULL, 0, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), 0);
 	return 0;
 }
 
@@ -405,7 +405,7 @@ static int m_wait_timeout(void *arg)
 		job_set(&jobs[i], 5000, i);
 	spawn_jobs(t, jobs, 3);
 	t0 = weft_now();
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 20 * WEFT_MSEC), 0);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 20 * WEFT_MSEC), 0);
 	ck_assert_int_ge(weft_now() - t0, 20 * WEFT_MSEC);
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
 	/* Nothing consumed or cancelled. */
@@ -415,14 +415,14 @@ static int m_wait_timeout(void *arg)
 	/* Some done when the timeout passes: their count. */
 	jobs[1].ms = 0;
 	ck_assert_int_eq(weft_task_cancel(t[1]), 0);
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 20 * WEFT_MSEC), 1);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 20 * WEFT_MSEC), 1);
 	ck_assert(weft_task_done(t[1]));
 	/* A zero timeout polls. */
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 0), 1);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, 0), 1);
 
 	/* An enclosing deadline before the timeout: -ETIMEDOUT, still nothing cancelled. */
 	ck_assert_int_eq(weft_scope_enter(&s, weft_now() + 20 * WEFT_MSEC, 0), 0);
-	ck_assert_int_eq(weft_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, LONG_SLEEP), -ETIMEDOUT);
+	ck_assert_int_eq(weft_tasks_wait(t, 3, WEFT_WAIT_ALL_COMPLETED, LONG_SLEEP), -ETIMEDOUT);
 	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
 	ck_assert(!weft_task_cancelled(t[0]) && !weft_task_cancelled(t[2]));
 	ck_assert_int_lt(weft_now() - t0, WELL_BEFORE);
@@ -446,7 +446,7 @@ static int waiter_fn(void *arg)
 {
 	struct waiter *w = arg;
 
-	w->r = weft_wait(w->t, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER);
+	w->r = weft_tasks_wait(w->t, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER);
 	return 0;
 }
 
@@ -459,7 +459,7 @@ static int m_wait_cancelled(void *arg)
 	for (int i = 0; i < 2; i++)
 		job_set(&w.jobs[i], 5000, i);
 	spawn_jobs(w.t, w.jobs, 2);
-	ck_assert_int_eq(weft_spawn(&wt, waiter_fn, &w, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&wt, waiter_fn, &w, NULL), 0);
 	yield_until_parked(wt);
 	ck_assert_int_eq(weft_task_cancel(wt), 0);
 	ck_assert_int_eq(join_ok(wt), 0);
@@ -486,12 +486,12 @@ static int m_wait_bad_args(void *arg)
 	job_set(&jobs[0], 5, 0);
 	job_set(&jobs[1], 5, 1);
 	spawn_jobs(t, jobs, 2);
-	ck_assert_int_eq(weft_wait(t, 2, (enum weft_wait_mode)3, WEFT_FOREVER), -EINVAL);
-	ck_assert_int_eq(weft_wait(t, 2, (enum weft_wait_mode) - 1, WEFT_FOREVER), -EINVAL);
-	ck_assert_int_eq(weft_wait(t, 2, WEFT_WAIT_ALL_COMPLETED, -1), -EINVAL);
-	ck_assert_int_eq(weft_wait(NULL, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), -EINVAL);
+	ck_assert_int_eq(weft_tasks_wait(t, 2, (enum weft_wait_mode)3, WEFT_FOREVER), -EINVAL);
+	ck_assert_int_eq(weft_tasks_wait(t, 2, (enum weft_wait_mode) - 1, WEFT_FOREVER), -EINVAL);
+	ck_assert_int_eq(weft_tasks_wait(t, 2, WEFT_WAIT_ALL_COMPLETED, -1), -EINVAL);
+	ck_assert_int_eq(weft_tasks_wait(NULL, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), -EINVAL);
 	dup[0] = dup[1] = t[0];
-	ck_assert_int_eq(weft_wait(dup, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), -EINVAL);
+	ck_assert_int_eq(weft_tasks_wait(dup, 2, WEFT_WAIT_ALL_COMPLETED, WEFT_FOREVER), -EINVAL);
 	ck_assert_int_eq(join_ok(t[0]), 0);
 	ck_assert_int_eq(join_ok(t[1]), 1);
 	return 0;
@@ -614,7 +614,7 @@ static int m_as_completed_cancelled(void *arg)
 	for (int i = 0; i < 2; i++)
 		job_set(&x.jobs[i], 5000, i);
 	spawn_jobs(x.t, x.jobs, 2);
-	ck_assert_int_eq(weft_spawn(&t, iter_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, iter_fn, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert_int_eq(join_ok(t), 0);
@@ -709,7 +709,7 @@ static int m_wait_for_cancelled(void *arg)
 	struct wf w = {.st = 1};
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, wf_fn, &w, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, wf_fn, &w, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert_int_eq(join_ok(t), 0);
@@ -747,7 +747,7 @@ static int m_join_shields(void *arg)
 
 	job_set(&x.j, 40, 42);
 	spawn_jobs(&x.child, &x.j, 1);
-	ck_assert_int_eq(weft_spawn(&jt, joiner_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&jt, joiner_fn, &x, NULL), 0);
 	yield_until_parked(jt);
 	ck_assert_int_eq(weft_task_cancel(jt), 0);
 	ck_assert_int_eq(join_ok(jt), 0);
@@ -879,7 +879,7 @@ static int m_group_opener_cancelled(void *arg)
 	weft_task *t;
 	int64_t t0 = weft_now();
 
-	ck_assert_int_eq(weft_spawn(&t, opener_fn, &o, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, opener_fn, &o, NULL), 0);
 	yield_until_parked(t);
 	/* Let the children start too. */
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
@@ -1221,7 +1221,7 @@ static int m_inherit_task_cancel(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_event_new(NULL, &in.ev), 0);
-	ck_assert_int_eq(weft_spawn(&t, inherit_opener, &in, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, inherit_opener, &in, NULL), 0);
 	while (!in.shielded)
 		ck_assert_int_eq(weft_yield(), 0);
 	yield_until_parked(t);
@@ -1355,17 +1355,17 @@ static int m_wait_for_zero(void *arg)
 
 	/* Not run yet: cancelled, never given the turn it needs. It still runs (trio's rule), and
 	 * what it returned is stored. */
-	ck_assert_int_eq(weft_spawn(&t, return_42, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_42, NULL, NULL), 0);
 	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), -ETIMEDOUT);
 	ck_assert_int_eq(st, 42);
 	/* Parked: cancelled at once. */
 	job_set(&jb, 5000, 0);
-	ck_assert_int_eq(weft_spawn(&t, job_fn, &jb, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, job_fn, &jb, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), -ETIMEDOUT);
 	ck_assert_int_eq(st, -ECANCELED);
 	/* Already done: its result. */
-	ck_assert_int_eq(weft_spawn(&t, return_42, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_42, NULL, NULL), 0);
 	while (!weft_task_done(t))
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_wait_for(t, 0, &st), 0);
@@ -1401,15 +1401,15 @@ static int m_join_and_gather(void *arg)
 
 	/* Two joiners and a gather on one task: each gets the status, the last frees it. */
 	job_set(&jb, 2, 7);
-	ck_assert_int_eq(weft_spawn(&t, job_fn, &jb, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, job_fn, &jb, NULL), 0);
 	for (int i = 0; i < 2; i++) {
 		j[i].target = t;
-		ck_assert_int_eq(weft_spawn(&jt[i], join_it, &j[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&jt[i], join_it, &j[i], NULL), 0);
 	}
 	ck_assert_int_eq(weft_yield(), 0);
-	ck_assert_int_eq(weft_gather(&t, 1, &st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(&t, 1, &st, 0), 0);
 	ck_assert_int_eq(st, 7);
-	ck_assert_int_eq(weft_gather(jt, 2, NULL, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(jt, 2, NULL, 0), 0);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(j[i].r, 0);
 		ck_assert_int_eq(j[i].st, st);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Loop life cycle: creation and options, ring fallbacks, run / run_forever / stop from every
- * kind of caller, thread binding, close and leftovers, weft_run, weft_call_soon, dumps, debug.
+ * kind of caller, thread binding, close and leftovers, weft_run, weft_loop_call_soon, dumps, debug.
  */
 #include <check.h>
 #include <errno.h>
@@ -681,7 +681,7 @@ static int nest_fiber(void *arg)
 	n->close = weft_loop_close(self);
 	n->other_close = weft_loop_close(n->other);
 	n->weft_run_r = weft_run(dummy_main, NULL, NULL);
-	ck_assert_int_eq(weft_call_soon(self, nest_cb, n), 0);
+	ck_assert_int_eq(weft_loop_call_soon(self, nest_cb, n), 0);
 	ck_assert_int_eq(weft_timer_new(self, &tm, nest_timer, n), 0);
 	ck_assert_int_eq(weft_timer_start(tm, weft_now(), 0), 0);
 	ck_assert_int_eq(weft_sleep(2 * WEFT_MSEC), 0);
@@ -818,9 +818,9 @@ static int leave_tasks_behind(void *arg)
 	struct leftover *lo = arg;
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(NULL, lingering, &lo[0], NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t, lingering, &lo[1], NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t, lingering, &lo[2], NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, lingering, &lo[0], NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, lingering, &lo[1], NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, lingering, &lo[2], NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0); /* let them park */
 	return 7;
 }
@@ -886,7 +886,7 @@ static void soon_cb(void *arg)
 	if (a->chain) {
 		a->c = a->chain;
 		a->chain = 0;
-		ck_assert_int_eq(weft_call_soon(a->tr->loop, soon_cb, a), 0);
+		ck_assert_int_eq(weft_loop_call_soon(a->tr->loop, soon_cb, a), 0);
 	}
 }
 
@@ -901,7 +901,7 @@ static int soon_main(void *arg)
 
 	tr->loop = weft_loop_current();
 	for (int i = 0; i < 5; i++)
-		ck_assert_int_eq(weft_call_soon(tr->loop, soon_cb, &a[i]), 0);
+		ck_assert_int_eq(weft_loop_call_soon(tr->loop, soon_cb, &a[i]), 0);
 	rec(tr, 'T');
 	/* Callbacks run at the start of the next turn, all queued ones in FIFO order; the one a
 	 * callback queues waits for the turn after, so this task runs again in between. */
@@ -909,8 +909,8 @@ static int soon_main(void *arg)
 	rec(tr, 'T');
 	ck_assert_int_eq(weft_yield(), 0);
 	rec(tr, 'T');
-	ck_assert_int_eq(weft_call_soon(NULL, soon_cb, &a[0]), -EINVAL);
-	ck_assert_int_eq(weft_call_soon(tr->loop, NULL, &a[0]), -EINVAL);
+	ck_assert_int_eq(weft_loop_call_soon(NULL, soon_cb, &a[0]), -EINVAL);
+	ck_assert_int_eq(weft_loop_call_soon(tr->loop, NULL, &a[0]), -EINVAL);
 	return 0;
 }
 
@@ -929,8 +929,8 @@ START_TEST(call_soon_before_run)
 	struct soon_arg a[2] = {{&tr, 'a', 'c', false}, {&tr, 'b', 0, false}};
 
 	tr.loop = new_loop(NULL);
-	ck_assert_int_eq(weft_call_soon(tr.loop, soon_cb, &a[0]), 0);
-	ck_assert_int_eq(weft_call_soon(tr.loop, soon_cb, &a[1]), 0);
+	ck_assert_int_eq(weft_loop_call_soon(tr.loop, soon_cb, &a[0]), 0);
+	ck_assert_int_eq(weft_loop_call_soon(tr.loop, soon_cb, &a[1]), 0);
 	ck_assert_str_eq(tr.seq, "");
 	/* Queued callbacks count as work: weft_loop_run runs them, and the chained one too. */
 	ck_assert_int_eq(weft_loop_run(tr.loop), 0);
@@ -946,7 +946,7 @@ START_TEST(call_soon_left_at_close)
 
 	/* Never run: close still runs (and frees) what was queued. */
 	tr.loop = new_loop(NULL);
-	ck_assert_int_eq(weft_call_soon(tr.loop, soon_cb, &a), 0);
+	ck_assert_int_eq(weft_loop_call_soon(tr.loop, soon_cb, &a), 0);
 	ck_assert_int_eq(weft_loop_close(tr.loop), 0);
 	ck_assert_str_eq(tr.seq, "z");
 }
@@ -982,7 +982,7 @@ static int cur_fiber(void *arg)
 	pthread_t th;
 
 	c->in_fiber = weft_loop_current();
-	ck_assert_int_eq(weft_call_soon(c->in_fiber, cur_cb, c), 0);
+	ck_assert_int_eq(weft_loop_call_soon(c->in_fiber, cur_cb, c), 0);
 	ck_assert_int_eq(weft_timer_new(c->in_fiber, &tm, cur_timer, c), 0);
 	ck_assert_int_eq(weft_timer_start(tm, weft_now() + WEFT_MSEC, 0), 0);
 	c->in_thread = c->in_fiber;
@@ -1051,9 +1051,9 @@ static int dump_main(void *arg)
 	FILE *out;
 
 	ck_assert_int_eq(weft_future_new(weft_loop_current(), &f), 0);
-	ck_assert_int_eq(weft_spawn(&napper, sleep_long, NULL, &napper_o), 0);
-	ck_assert_int_eq(weft_spawn(&waiter, wait_future, f, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&done, return_three, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&napper, sleep_long, NULL, &napper_o), 0);
+	ck_assert_int_eq(weft_task_spawn(&waiter, wait_future, f, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&done, return_three, NULL, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(waiter), 0);
 	ck_assert_int_eq(weft_task_state(waiter), WEFT_TASK_READY);

@@ -249,7 +249,7 @@ static int resolve_interrupt_main(void *arg)
 	ck_assert_int_eq(weft_addr_resolve("localhost", 1, AF_UNSPEC, addrs, 4), -ETIMEDOUT);
 	weft_scope_exit(&sc);
 	ck_assert_int_lt(weft_now() - t0, 500 * WEFT_MSEC); /* well before the lookup's end */
-	ck_assert_int_eq(weft_spawn(&t, slow_lookup, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, slow_lookup, NULL, NULL), 0);
 	ck_assert_int_eq(weft_sleep(20 * WEFT_MSEC), 0);
 	weft_task_cancel(t);
 	ck_assert_int_eq(join_status(t), -ECANCELED);
@@ -423,7 +423,7 @@ static int abort_main(void *arg)
 	l = listen_lo("127.0.0.1", &a, 0);
 	/* A reader parked in recv sees the reset. */
 	tcp_pair(l, &a, &c, &s);
-	ck_assert_int_eq(weft_spawn(&t, blocked_recv, s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, blocked_recv, s, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(weft_sock_send(c, "unread", 6), 6);
 	ck_assert_int_eq(weft_sock_abort(c), 0);
@@ -470,7 +470,7 @@ static int oob_main(void *arg)
 
 	l = listen_lo("127.0.0.1", &a, 0);
 	tcp_pair(l, &a, &c, &s);
-	ck_assert_int_eq(weft_spawn(&t, send_x, c, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, send_x, c, NULL), 0);
 	ck_assert_int_eq(weft_sock_recv(s, buf, sizeof(buf)), 1);
 	ck_assert_int_eq(join_status(t), 0);
 	ck_assert_int_eq(send(weft_sock_fd(c), "abc", 3, 0), 3);
@@ -554,7 +554,7 @@ static int cancel_race_main(void *arg)
 		ssize_t n;
 
 		snprintf(msg, sizeof(msg), "m%05d", i);
-		ck_assert_int_eq(weft_spawn(&t, race_reader, &r, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t, race_reader, &r, NULL), 0);
 		wait_parked(t);
 		switch (i % 3) {
 		case 0: /* the data is in before the cancel is even queued */
@@ -677,7 +677,7 @@ static int stream_cancel_main(void *arg)
 	l = listen_lo("127.0.0.1", &a, 0);
 	tcp_pair(l, &a, &c, &s);
 	ck_assert_int_eq(weft_sock_stream(s, NULL, &st), 0);
-	ck_assert_int_eq(weft_spawn(&t, line_reader, st, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, line_reader, st, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(weft_sock_send(c, "first ha", 8), 8);
 	while (weft_stream_buffered(st) < 8) /* the reader took it in and waits for the rest */
@@ -747,7 +747,7 @@ static int sendv_main(void *arg)
 	l = listen_lo("127.0.0.1", &a, 0);
 	tcp_pair(l, &a, &c, &s);
 	b = (struct bulk){.s = s, .len = total};
-	ck_assert_int_eq(weft_spawn(&t, bulk_reader, &b, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, bulk_reader, &b, NULL), 0);
 	ck_assert_int_eq(weft_sock_sendv(c, iov, NIOV), (ssize_t)total);
 	ck_assert_int_eq(weft_sock_sendv(c, iov, 0), 0);
 	ck_assert_int_eq(weft_sock_sendv(c, iov, -1), -EINVAL);
@@ -782,7 +782,7 @@ static int sendfile_main(void *arg)
 	l = listen_lo("127.0.0.1", &a, 0);
 	tcp_pair(l, &a, &c, &s);
 	b = (struct bulk){.s = s, .len = len};
-	ck_assert_int_eq(weft_spawn(&t, bulk_reader, &b, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, bulk_reader, &b, NULL), 0);
 	/* In two pieces: a counted one, then "to the end of the file". */
 	ck_assert_int_eq(weft_sock_sendfile(c, fd, 0, 100000), 100000);
 	ck_assert_int_eq(weft_sock_sendfile(c, fd, 100000, 0), (ssize_t)(len - 100000));
@@ -871,8 +871,8 @@ static int duplex_main(void *arg)
 	tcp_pair(l, &a, &c, &s);
 	for (int i = 0; i < 4; i++) {
 		b[i] = (struct bulk){.s = i % 2 ? s : c, .len = 4 << 20};
-		ck_assert_int_eq(weft_spawn(&t[i], i < 2 ? bulk_writer : bulk_reader, &b[i], NULL),
-				 0);
+		ck_assert_int_eq(
+		    weft_task_spawn(&t[i], i < 2 ? bulk_writer : bulk_reader, &b[i], NULL), 0);
 	}
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(join_status(t[i]), 0);

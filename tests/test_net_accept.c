@@ -35,7 +35,7 @@ static void many_acceptors(unsigned flags)
 
 	l = listen_lo("127.0.0.1", &a, flags);
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], acceptor_task, l, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], acceptor_task, l, NULL), 0);
 	for (int i = 0; i < N; i++)
 		wait_parked(t[i]);
 	for (int i = 0; i < N; i++) {
@@ -108,7 +108,7 @@ static int cancel_accept_main(void *arg)
 	weft_task *t;
 
 	l = listen_lo("127.0.0.1", &a, 0);
-	ck_assert_int_eq(weft_spawn(&t, acceptor_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, acceptor_task, l, NULL), 0);
 	wait_parked(t);
 	weft_task_cancel(t);
 	ck_assert_int_eq(join_status(t), -ECANCELED);
@@ -119,7 +119,7 @@ static int cancel_accept_main(void *arg)
 	close3(s, c, l);
 	/* Closed under a waiting acceptor (a bug, but not a crash): it gets -EBADF. */
 	l = listen_lo("127.0.0.1", &a, 0);
-	ck_assert_int_eq(weft_spawn(&t, acceptor_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, acceptor_task, l, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(weft_sock_close(l), 0);
 	ck_assert_int_eq(join_status(t), -EBADF);

@@ -99,8 +99,8 @@ static int crowd_main(void *arg)
 	cr.srv = start_server("127.0.0.1", &cr.addr, echo_lines, NULL, NULL);
 	ck_assert_int_eq(weft_event_new(NULL, &cr.all_in), 0);
 	for (int i = 0; i < NCLIENTS; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], crowd_client, &cr, NULL), 0);
-	ck_assert_int_eq(weft_gather(t, NCLIENTS, st, 0), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], crowd_client, &cr, NULL), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, NCLIENTS, st, 0), 0);
 	ck_assert_uint_eq(cr.done, NCLIENTS);
 	ck_assert_uint_eq(cr.peak, NCLIENTS);
 	ck_assert_int_eq(weft_server_shutdown(cr.srv, WEFT_SEC), 0);
@@ -163,12 +163,12 @@ static int limit_main(void *arg)
 	ck_assert_int_eq(weft_event_new(NULL, &lm.go), 0);
 	srv = start_server("127.0.0.1", &a, limited, &lm, &o);
 	for (int i = 0; i < 5; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], limit_client, &a, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], limit_client, &a, NULL), 0);
 	weft_sleep(50 * WEFT_MSEC);
 	ck_assert_uint_eq(lm.active, 2);
 	ck_assert_uint_eq(weft_server_conns(srv), 2);
 	weft_event_set(lm.go);
-	ck_assert_int_eq(weft_gather(t, 5, st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 5, st, 0), 0);
 	ck_assert_uint_eq(lm.peak, 2);
 	ck_assert_uint_eq(lm.served, 5);
 	ck_assert_int_eq(weft_server_shutdown(srv, 0), 0);
@@ -280,7 +280,7 @@ static int tcp_serve_main(void *arg)
 	ck_assert_int_eq(weft_event_new(NULL, &sa.ready), 0);
 	/* Stopped by cancelling the serving fiber: the idle client is cut after the grace. */
 	addr_of(&sa.addr, "127.0.0.1:0");
-	ck_assert_int_eq(weft_spawn(&t, serve_task, &sa, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, serve_task, &sa, NULL), 0);
 	ck_assert_int_eq(weft_event_wait(sa.ready), 0);
 	ck_assert_int_eq(ping(&sa.addr, &idle), 0);
 	weft_task_cancel(t);
@@ -290,7 +290,7 @@ static int tcp_serve_main(void *arg)
 	/* Stopped by weft_server_shutdown: returns 0. */
 	weft_event_clear(sa.ready);
 	addr_of(&sa.addr, "[::1]:0");
-	ck_assert_int_eq(weft_spawn(&t, serve_task, &sa, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, serve_task, &sa, NULL), 0);
 	weft_event_wait(sa.ready);
 	ck_assert_int_eq(ping(&sa.addr, NULL), 0);
 	ck_assert_int_eq(weft_server_shutdown(sa.srv, WEFT_SEC), 0);
@@ -320,7 +320,7 @@ static int zero_grace_main(void *arg)
 
 	ck_assert_int_eq(weft_event_new(NULL, &sa.ready), 0);
 	addr_of(&sa.addr, "127.0.0.1:0");
-	ck_assert_int_eq(weft_spawn(&t, serve_task, &sa, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, serve_task, &sa, NULL), 0);
 	ck_assert_int_eq(weft_event_wait(sa.ready), 0);
 	ck_assert_int_eq(ping(&sa.addr, &idle), 0);
 	weft_task_cancel(t);
@@ -541,7 +541,7 @@ static int retry_main(void *arg)
 
 	l = listen_lo(host, &a, 0);
 	weft_sock_close(l); /* a port nobody listens on, until late_listener does */
-	ck_assert_int_eq(weft_spawn(&t, late_listener, &a, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, late_listener, &a, NULL), 0);
 	ck_assert_int_eq(weft_tcp_connect_retry(&c, host, (uint16_t)weft_addr_port(&a), &o), 0);
 	ck_assert_int_eq(join_status(t), 0);
 	weft_sock_close(c);
@@ -588,7 +588,7 @@ static int retry_cancel_main(void *arg)
 	weft_task *t;
 
 	weft_sock_close(l);
-	ck_assert_int_eq(weft_spawn(&t, retry_cancel_task, &port, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, retry_cancel_task, &port, NULL), 0);
 	weft_sleep(20 * WEFT_MSEC); /* in its (long) backoff sleep */
 	weft_task_cancel(t);
 	ck_assert_int_eq(join_status(t), -ECANCELED);

@@ -240,10 +240,10 @@ static int m_read_parks(void *arg)
 	weft_task *r, *w;
 
 	rd_init(&x);
-	ck_assert_int_eq(weft_spawn(&r, reader_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&r, reader_fn, &x, NULL), 0);
 	yield_until_parked(r);
 	ck_assert_int_eq(x.r, 1); /* still waiting */
-	ck_assert_int_eq(weft_spawn(&w, writer_after_park, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, writer_after_park, &x, NULL), 0);
 	ck_assert_int_eq(join_ok(w), (int)sizeof(DATA));
 	ck_assert_int_eq(join_ok(r), 0);
 	ck_assert_int_eq(x.r, (int)sizeof(DATA));
@@ -276,7 +276,7 @@ static void cb_op_start(void *arg)
 
 static int m_op_start_callback(void *arg)
 {
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), cb_op_start, arg), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), cb_op_start, arg), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	return 0;
 }
@@ -307,7 +307,7 @@ static int m_cancel_parked_read(void *arg)
 	int64_t t0 = weft_now();
 
 	rd_init(&x);
-	ck_assert_int_eq(weft_spawn(&r, reader_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&r, reader_fn, &x, NULL), 0);
 	yield_until_parked(r);
 	ck_assert_int_eq(weft_task_cancel(r), 0);
 	ck_assert_int_eq(join_ok(r), 0);
@@ -333,7 +333,7 @@ static int m_deadline_parked_read(void *arg)
 
 	rd_init(&x);
 	x.deadline = t0 + 20 * WEFT_MSEC;
-	ck_assert_int_eq(weft_spawn(&r, reader_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&r, reader_fn, &x, NULL), 0);
 	ck_assert_int_eq(join_ok(r), 0);
 	ck_assert_int_eq(x.r, -ETIMEDOUT);
 	ck_assert_int_eq(x.exit_r, -ETIMEDOUT);
@@ -367,7 +367,7 @@ static int m_read_race(void *arg)
 		unsigned char fresh[BUF_LEN];
 
 		rd_init(&x);
-		ck_assert_int_eq(weft_spawn(&r, reader_fn, &x, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&r, reader_fn, &x, NULL), 0);
 		yield_until_parked(r);
 		if (i % 2) {
 			ck_assert_int_eq(write(x.p[1], DATA, sizeof(DATA)), (ssize_t)sizeof(DATA));
@@ -455,7 +455,7 @@ static int m_cancel_before_submit(void *arg)
 	int stage = 0;
 	weft_scope s;
 
-	ck_assert_int_eq(weft_spawn(&t, yield_then_refused, &stage, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, yield_then_refused, &stage, NULL), 0);
 	while (stage != 1)
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_READY);
@@ -534,7 +534,7 @@ static int m_full_sq(void *arg)
 	}
 	ck_assert_int_eq(k, SQ_PIPES);
 	for (i = 0; i < SQ_TASKS; i++)
-		ck_assert_int_eq(weft_spawn(&tasks[i], sq_job_fn, &jobs[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&tasks[i], sq_job_fn, &jobs[i], NULL), 0);
 	for (i = 0; i < SQ_TASKS; i++)
 		ck_assert_int_eq(join_ok(tasks[i]), jobs[i].kind == 0 ? 0 : 8);
 	for (i = 0; i < SQ_PIPES; i++) {
@@ -571,7 +571,7 @@ static int m_cq_overflow(void *arg)
 
 	/* All spawned before any runs: they start their NOPs in the same turn. */
 	for (int i = 0; i < CQ_TASKS; i++)
-		ck_assert_int_eq(weft_spawn(&tasks[i], nop_fn, &ok, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&tasks[i], nop_fn, &ok, NULL), 0);
 	for (int i = 0; i < CQ_TASKS; i++)
 		ck_assert_int_eq(join_ok(tasks[i]), 0);
 	ck_assert_int_eq(ok, CQ_TASKS);
@@ -647,7 +647,7 @@ static int m_stale_cancel(void *arg)
 	weft_task *t;
 
 	make_pipe(x.p);
-	ck_assert_int_eq(weft_spawn(&t, reuse_reader, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, reuse_reader, &x, NULL), 0);
 	for (int i = 0; i < REUSE_ITERS; i++) {
 		while (x.phase != 1 || weft_task_state(t) != WEFT_TASK_PARKED)
 			ck_assert_int_eq(weft_yield(), 0);
@@ -757,7 +757,7 @@ static int reuse_main(void *arg)
 	struct reuse_pipe *x = arg;
 	weft_task *w;
 
-	ck_assert_int_eq(weft_spawn(&w, reuse_writer, x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, reuse_writer, x, NULL), 0);
 	ck_assert_int_eq(op_read(x->p[0], &x->got, 1), 1);
 	return join_ok(w);
 }
@@ -829,7 +829,7 @@ static int close_under_reader_main(void *arg)
 	}
 	make_pipe(p);
 	c.fd = p[0];
-	ck_assert_int_eq(weft_spawn(&t, read_closing, &c, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, read_closing, &c, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft__fd_close(p[0]), 0);
 	make_pipe(q); /* takes the number the reader waits on */

@@ -128,10 +128,11 @@ static int m_wait_huge(void *arg)
 	weft_task *t;
 	int status = 0;
 
-	ck_assert_int_eq(weft_spawn(&t, sleeps_forever, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sleeps_forever, NULL, NULL), 0);
 	bound();
-	ck_assert_int_eq(weft_wait(&t, 1, WEFT_WAIT_ALL_COMPLETED, INT64_MAX), -ETIMEDOUT);
-	ck_assert_int_eq(weft_wait(&t, 1, WEFT_WAIT_ALL_COMPLETED, INT64_MAX - 1), -ETIMEDOUT);
+	ck_assert_int_eq(weft_tasks_wait(&t, 1, WEFT_WAIT_ALL_COMPLETED, INT64_MAX), -ETIMEDOUT);
+	ck_assert_int_eq(weft_tasks_wait(&t, 1, WEFT_WAIT_ALL_COMPLETED, INT64_MAX - 1),
+			 -ETIMEDOUT);
 	unbound();
 	bound();
 	ck_assert_int_eq(weft_task_wait_for(t, INT64_MAX - 1, &status), -ETIMEDOUT);

@@ -262,7 +262,7 @@ static weft_task *spawn_job(struct job *j)
 {
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, job_main, j, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, job_main, j, NULL), 0);
 	return t;
 }
 
@@ -442,7 +442,7 @@ static int many_main(void *arg)
 
 	for (int i = 0; i < NFIB; i++) {
 		jobs[i] = (struct job){.pool = arg, .in = i};
-		ck_assert_int_eq(weft_spawn(&t[i], many_fiber, &jobs[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], many_fiber, &jobs[i], NULL), 0);
 	}
 	for (int i = 0; i < NFIB; i++) {
 		join_ok(t[i]);
@@ -793,7 +793,7 @@ static int busy_main(void *arg)
 	weft_task *t = spawn_job(&a);
 
 	wait_parked(t);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), shutdown_cb, &b), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), shutdown_cb, &b), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(b.ret, -EBUSY);
 	join_ok(t);

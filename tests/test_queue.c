@@ -123,7 +123,7 @@ static weft_task *spawn_op(struct op *o, weft_queue *q, weft_task_fn fn, void *i
 	weft_task *t;
 
 	*o = (struct op){.q = q, .item = item, .ret = PENDING, .next_ret = PENDING, .seq = -1};
-	ck_assert_int_eq(weft_spawn(&t, fn, o, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, fn, o, NULL), 0);
 	return t;
 }
 
@@ -514,7 +514,7 @@ static int cancelled_task_main(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_queue_put(q, ITEM(5)), 0);
-	ck_assert_int_eq(weft_spawn(&t, cancelled_task, &a, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, cancelled_task, &a, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	join_ok(t, 0);
@@ -562,7 +562,7 @@ static int try_main(void *arg)
 	/* From a loop callback, try_put hands the item to a parked getter. */
 	t = spawn_op(&g, q, getter_task, NULL);
 	ck_assert_int_eq(weft_yield(), 0);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), try_put_cb, q), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), try_put_cb, q), 0);
 	join_ok(t, 0);
 	ck_assert_uint_eq(VAL(g.item), 42);
 	/* A parked getter does not make try_get succeed: the queue is empty. */
@@ -620,7 +620,7 @@ static int join_main(void *arg)
 		ck_assert_int_eq(weft_queue_put(q, ITEM(i)), 0);
 	for (int i = 0; i < 3; i++)
 		jt[i] = spawn_op(&j[i], q, joiner_task, NULL);
-	ck_assert_int_eq(weft_spawn(&w, worker_task, q, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, worker_task, q, NULL), 0);
 	ck_assert_int_eq(weft_queue_join(q), 0);
 	ck_assert_int_eq(done_count, 5);
 	ck_assert(weft_queue_empty(q));
@@ -714,7 +714,7 @@ static int shutdown_drain_main(void *arg)
 	ck_assert_uint_eq(weft_queue_size(q), 4);
 
 	done_count = 0;
-	ck_assert_int_eq(weft_spawn(&w, worker_task, q, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, worker_task, q, NULL), 0);
 	join_ok(w, -EPIPE); /* took all four, then found the queue shut down */
 	ck_assert_int_eq(done_count, 4);
 	join_ok(jt, 0);
@@ -863,7 +863,7 @@ static int cb_main(void *arg)
 	weft_queue *other = arg;
 	void *v = NOTHING;
 
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), blocking_in_cb, q), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), blocking_in_cb, q), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert(weft_queue_empty(q));
 	/* A queue of another loop: blocking calls refuse. */
@@ -1045,9 +1045,9 @@ static int stress_main(void *arg)
 	void *v;
 
 	for (int i = 0; i < ncons; i++)
-		ck_assert_int_eq(weft_spawn(&cons[i], consumer_task, s, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&cons[i], consumer_task, s, NULL), 0);
 	for (int i = 0; i < STRESS_PRODUCERS; i++)
-		ck_assert_int_eq(weft_spawn(&prod[i], producer_task, s, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&prod[i], producer_task, s, NULL), 0);
 	if (s->storm) {
 		/* Cancel half the consumers at random moments while the items flow, often between
 		 * a hand-off and the getter's turn to run. */

@@ -121,7 +121,7 @@ static int m_callback(void *arg)
 {
 	struct cb_result *r = arg;
 
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), cb_outside_fiber, r), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), cb_outside_fiber, r), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	return 0;
 }
@@ -297,7 +297,7 @@ static int m_deadline_already_past(void *arg)
 	weft_task *child;
 	int64_t t0 = weft_now();
 
-	ck_assert_int_eq(weft_spawn(&child, short_child, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&child, short_child, NULL, NULL), 0);
 	ck_assert_int_eq(weft_scope_enter(&s, t0 - 1, 0), 0);
 	ck_assert_int_eq(weft_deadline(), t0 - 1);
 	ck_assert_int_eq(weft_checkpoint(), -ETIMEDOUT);
@@ -407,7 +407,7 @@ static int m_shield_hides_cancel(void *arg)
 	struct shielded x = {0};
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, shielded_fn, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, shielded_fn, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert(weft_task_cancelled(t));
@@ -458,7 +458,7 @@ static int m_scope_cancel_other(void *arg)
 	struct scoped x = {0};
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, scope_sleeper, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, scope_sleeper, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_ptr_nonnull(x.scope);
 	weft_scope_cancel(x.scope);
@@ -490,9 +490,9 @@ static int m_scope_cancel_callback(void *arg)
 	struct scoped x = {0};
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, scope_sleeper, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, scope_sleeper, &x, NULL), 0);
 	yield_until_parked(t);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), cb_scope_cancel, &x), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), cb_scope_cancel, &x), 0);
 	ck_assert_int_eq(join_ok(t), 0);
 	ck_assert_int_eq(x.r, -ECANCELED);
 	ck_assert_int_lt(x.took, WELL_BEFORE);
@@ -554,7 +554,7 @@ static int m_scope_cancel_shielded(void *arg)
 	struct scoped x = {0};
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, shield_in_cancelled_scope, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, shield_in_cancelled_scope, &x, NULL), 0);
 	yield_until_parked(t);
 	weft_scope_cancel(x.scope);
 	ck_assert_int_eq(join_ok(t), 0);
@@ -599,7 +599,7 @@ static int m_tie_cancel_first(void *arg)
 {
 	struct tie x = {0};
 
-	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&x.a, tie_sleeper, &x, NULL), 0);
 	yield_until_parked(x.a);
 	ck_assert_int_eq(weft_scope_reschedule(&x.s, weft_now() - 1), 0); /* fires next turn */
 	ck_assert_int_eq(weft_task_cancel(x.a), 0);
@@ -636,8 +636,8 @@ static int m_tie_deadline_first(void *arg)
 	weft_task *c;
 	int64_t now;
 
-	ck_assert_int_eq(weft_spawn(&x.a, tie_sleeper, &x, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&c, tie_canceller, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&x.a, tie_sleeper, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&c, tie_canceller, &x, NULL), 0);
 	yield_until_parked(x.a);
 	yield_until_parked(c);
 	/* Both deadlines in the past, the canceller's first: both timers fire in the next turn in
@@ -691,7 +691,7 @@ static int m_reschedule(void *arg)
 
 	/* Earlier: a parked call follows at once. */
 	ck_assert_int_eq(weft_event_new(NULL, &x.ev), 0);
-	ck_assert_int_eq(weft_spawn(&t, resched_waiter, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, resched_waiter, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_scope_deadline(&x.s), WEFT_FOREVER);
 	ck_assert_int_eq(weft_scope_reschedule(&x.s, weft_now() + WEFT_MSEC), 0);
@@ -703,7 +703,7 @@ static int m_reschedule(void *arg)
 
 	/* Later (here: none): the old deadline passes and nothing happens. */
 	x = (struct resched){.deadline = weft_now() + 300 * WEFT_MSEC, .ev = x.ev};
-	ck_assert_int_eq(weft_spawn(&t, resched_waiter, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, resched_waiter, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_scope_reschedule(&x.s, WEFT_FOREVER), 0);
 	ck_assert_int_eq(weft_sleep_until(x.deadline + 20 * WEFT_MSEC), 0);
@@ -745,7 +745,7 @@ static int m_shield_toggle(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_event_new(NULL, &x.ev), 0);
-	ck_assert_int_eq(weft_spawn(&t, shield_waiter, &x, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, shield_waiter, &x, NULL), 0);
 	yield_until_parked(t);
 	ck_assert_int_eq(weft_scope_shield(&x.s, true), 0); /* already: no change */
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);

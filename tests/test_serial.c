@@ -308,7 +308,7 @@ static int busy_main(void *arg)
 	int st;
 
 	ck_assert_int_eq(weft_serial_open(&port, p->path, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t, second_reader, port, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, second_reader, port, NULL), 0);
 	weft_yield(); /* let it park in its read */
 	ck_assert_int_eq(weft_serial_read(port, &c, 1), -EBUSY);
 	ck_assert_int_eq(write(p->master, "z", 1), 1);

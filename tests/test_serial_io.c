@@ -89,9 +89,9 @@ static int duplex_main(void *arg)
 	jobs[2].port = dev, jobs[3].port = port; /* device -> port */
 	for (int i = 0; i < 4; i++) {
 		jobs[i].len = BULK;
-		ck_assert_int_eq(weft_spawn(&t[i], pump, &jobs[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], pump, &jobs[i], NULL), 0);
 	}
-	ck_assert_int_eq(weft_gather(t, 4, st, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 4, st, 0), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(st[i], 0);
 	ck_assert_int_eq(memcmp(a, ra, BULK), 0);
@@ -247,7 +247,7 @@ static int cancel_main(void *arg)
 	for (int i = 0; i < 8; i++) {
 		ck_assert_int_eq(weft_serial_open(&port[i], p[i].path, NULL), 0);
 		path(port[i]);
-		ck_assert_int_eq(weft_spawn(&t[i], parked_reader, port[i], NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], parked_reader, port[i], NULL), 0);
 	}
 	ck_assert_int_eq(weft_sleep(20 * WEFT_MSEC), 0);
 	for (int i = 0; i < 8; i++)
@@ -345,7 +345,7 @@ static int unplug_main(void *arg)
 
 	ck_assert_int_eq(weft_serial_open(&u->port, u->p.path, NULL), 0);
 	path(u->port);
-	ck_assert_int_eq(weft_spawn(&t, unplug_reader, u, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, unplug_reader, u, NULL), 0);
 	ck_assert_int_eq(write(u->p.master, "last words", 10), 10);
 	ck_assert_int_eq(weft_sleep(10 * WEFT_MSEC), 0);
 	close(u->p.master); /* the device goes away while the read is parked */

@@ -171,7 +171,7 @@ static int replug_main(void *arg)
 	tmp_path(gone, sizeof(gone), "no-such-device");
 	dev = device_open(pts, sizeof(pts));
 	repoint(r->link, pts);
-	ck_assert_int_eq(weft_spawn(&sup, supervisor, r, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&sup, supervisor, r, NULL), 0);
 	device_talk(dev, "hello 1\n", "data1\n");
 	while (r->nlines < 1)
 		ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
@@ -294,7 +294,7 @@ static int cancel_main(void *arg)
 	int st;
 	int64_t t0;
 
-	ck_assert_int_eq(weft_spawn(&t, sup_main, a, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sup_main, a, NULL), 0);
 	ck_assert_int_eq(weft_sleep(20 * WEFT_MSEC), 0);
 	t0 = weft_now();
 	weft_task_cancel(t);

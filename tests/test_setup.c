@@ -97,7 +97,7 @@ START_TEST(strerror_names_errors)
 	ck_assert_str_eq(weft_strerror(ETIMEDOUT), "Connection timed out");
 	ck_assert_str_eq(weft_strerror(0), "Success");
 	ck_assert_ptr_nonnull(weft_strerror(-100000));
-	ck_assert_str_eq(weft_version(), "0.1.0");
+	ck_assert_str_eq(weft_version(), "0.2.0");
 }
 END_TEST
 

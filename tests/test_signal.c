@@ -205,7 +205,7 @@ static int cancel_main(void *arg)
 	weft_task *t;
 	int st;
 
-	ck_assert_int_eq(weft_spawn(&t, waiter, sig, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, waiter, sig, NULL), 0);
 	ck_assert_int_eq(weft_sleep(10 * WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
@@ -234,7 +234,7 @@ static int two_waiters_main(void *arg)
 	int st[2];
 
 	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], waiter, sig, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], waiter, sig, NULL), 0);
 	ck_assert_int_eq(weft_sleep(10 * WEFT_MSEC), 0);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	for (int i = 0; i < 5000 && !weft_task_done(t[0]) && !weft_task_done(t[1]); i++)

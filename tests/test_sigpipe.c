@@ -51,15 +51,15 @@ static void nothing_pending(void)
 	ck_assert(!sigismember(&set, SIGPIPE));
 }
 
-/* ---- weft_file_write on weft_file_from_fd ------------------------------------------------ */
+/* ---- weft_file_write_some on weft_file_from_fd ------------------------------------------------ */
 
 static int file_write(void *arg)
 {
 	weft_file *f;
 
 	ck_assert_int_eq(weft_file_from_fd(&f, broken_pipe()), 0);
-	ck_assert_int_eq(weft_file_write(f, "x", 1), -EPIPE);
-	ck_assert_int_eq(weft_file_write_all(f, "xy", 2), -EPIPE);
+	ck_assert_int_eq(weft_file_write_some(f, "x", 1), -EPIPE);
+	ck_assert_int_eq(weft_file_write(f, "xy", 2), -EPIPE);
 	return weft_file_close(f);
 }
 
@@ -160,7 +160,7 @@ static int fill_writer(void *arg)
 {
 	struct parked *pk = arg;
 
-	pk->res = weft_file_write_all(pk->f, pk->buf, BIG);
+	pk->res = weft_file_write(pk->f, pk->buf, BIG);
 	return 0;
 }
 
@@ -179,7 +179,7 @@ static int parked_main(void *arg)
 	weft_task *w;
 	int status;
 
-	ck_assert_int_eq(weft_spawn(&w, fill_writer, pk, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, fill_writer, pk, NULL), 0);
 	while (!pipe_full(pk->rd))
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_yield(), 0);
@@ -271,7 +271,7 @@ static int pool_main(void *arg)
 {
 	int result = 0;
 
-	ck_assert_int_eq(weft_to_thread(job_write, NULL, &result), 0);
+	ck_assert_int_eq(weft_executor_default_run(job_write, NULL, &result), 0);
 	ck_assert_int_eq(result, -EPIPE);
 	return 0;
 }

@@ -663,7 +663,7 @@ static int m_second_reader_is_busy(void *arg)
 	int st;
 
 	piped_open(&p);
-	ck_assert_int_eq(weft_spawn(&t, blocked_reader, &p, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, blocked_reader, &p, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0); /* t is parked in its read */
 	ck_assert_int_eq(weft_stream_read(p.s, buf, 1), -EBUSY);
 	ck_assert_int_eq(weft_stream_peek(p.s, 1, &d, &avail), -EBUSY);
@@ -722,7 +722,7 @@ static int m_read_to_end_interrupted(void *arg)
 
 	/* Cancelled wherever it is: what it took plus what follows is everything, once. */
 	ck_assert_int_eq(write(p.fd[1], "gh", 2), 2);
-	ck_assert_int_eq(weft_spawn(&t, to_end_reader, &te, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, to_end_reader, &te, NULL), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(t), 0);

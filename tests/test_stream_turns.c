@@ -127,7 +127,7 @@ static weft_task *spawn(weft_task_fn fn, void *arg)
 {
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, fn, arg, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, fn, arg, NULL), 0);
 	return t;
 }
 

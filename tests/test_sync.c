@@ -124,7 +124,7 @@ static weft_task *spawn_job(struct job *j, enum op op, void *obj, int id)
 	weft_task *t;
 
 	*j = (struct job){.op = op, .obj = obj, .id = id, .ret = 12345};
-	ck_assert_int_eq(weft_spawn(&t, job_task, j, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, job_task, j, NULL), 0);
 	return t;
 }
 
@@ -200,9 +200,9 @@ static int lock_not_owner_main(void *arg)
 	weft_task *t;
 
 	ck_assert_int_eq(weft_lock_acquire(l), 0);
-	ck_assert_int_eq(weft_spawn(&t, release_other_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, release_other_task, l, NULL), 0);
 	ck_assert_int_eq(join(t), -EPERM);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), release_cb, l), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), release_cb, l), 0);
 	yield_n(3);
 	ck_assert(weft_lock_locked(l)); /* neither released it */
 	ck_assert_int_eq(weft_lock_release(l), 0);
@@ -318,7 +318,7 @@ static int lock_cancel_after_handoff_main(void *arg)
 	struct job j;
 
 	ck_assert_int_eq(weft_lock_acquire(l), 0);
-	ck_assert_int_eq(weft_spawn(&t, owner_after_cancel_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, owner_after_cancel_task, l, NULL), 0);
 	wait_parked(t);
 	u = spawn_parked(&j, OP_LOCK, l, 1); /* queued behind */
 	ck_assert_int_eq(weft_lock_release(l), 0);
@@ -414,7 +414,7 @@ static int lock_cancelled_task_main(void *arg)
 	weft_lock *l = new_lock();
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, cancelled_acquire_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, cancelled_acquire_task, l, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert_int_eq(join(t), 0);
@@ -442,7 +442,7 @@ static int lock_contended_main(void *arg)
 	weft_lock *l = new_lock();
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, hold_then_release_task, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, hold_then_release_task, l, NULL), 0);
 	yield_n(1);
 	ck_assert(weft_lock_locked(l));
 	ck_assert_int_eq(weft_lock_try_acquire(l), -EAGAIN);
@@ -604,7 +604,7 @@ static int sem_fifo_main(void *arg)
 		ck_assert_int_eq(weft_sem_try_acquire(s), -EAGAIN);
 	}
 	/* A release from loop callback code (a timer, an I/O callback) hands over too. */
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), sem_release_cb, s), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), sem_release_cb, s), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(join(t[i]), 0);
 	expect_order(want, 4);
@@ -666,13 +666,13 @@ static int sem_fifo2_main(void *arg)
 	struct fifo_case fc = {.sem = new_sem(1, WEFT_SEM_VALUE_MAX)};
 	weft_task *t[3];
 
-	ck_assert_int_eq(weft_spawn(&t[0], fifo2_c1, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[1], fifo2_c2, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[0], fifo2_c1, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[1], fifo2_c2, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0); /* asyncio.sleep(0): each has run to its first wait */
 	ck_assert_int_eq(weft_sem_release(fc.sem), 0);
 	ck_assert_int_eq(weft_sem_release(fc.sem), 0);
-	ck_assert_int_eq(weft_gather(t, 3, NULL, 0), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, NULL, 0), 0);
 	expect_order(want, 4);
 	ck_assert_int_eq(weft_sem_free(fc.sem), 0);
 	return 0;
@@ -704,15 +704,15 @@ static int sem_fifo3_main(void *arg)
 	weft_task *t[3];
 	int st[3];
 
-	ck_assert_int_eq(weft_spawn(&t[0], fifo3_c1, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[1], fifo3_c2, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[0], fifo3_c1, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[1], fifo3_c2, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(t[0]), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_sem_release(fc.sem), 0);
 	ck_assert_int_eq(weft_sem_release(fc.sem), 0);
-	ck_assert_int_eq(weft_gather(t, 3, st, 0), -ECANCELED);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, st, 0), -ECANCELED);
 	ck_assert_int_eq(st[0], -ECANCELED); /* it took nothing: both permits went on */
 	expect_order(want, 2);
 	ck_assert_int_eq(weft_sem_value(fc.sem), 0);
@@ -734,7 +734,7 @@ static int fifo4_c1(void *arg)
 	ck_assert_int_eq(weft_sem_acquire(fc->sem), 0);
 	/* Running, it let the permits released meanwhile go to c2 and c3: c4 comes after them. */
 	ck_assert_int_eq(weft_sem_value(fc->sem), 0);
-	ck_assert_int_eq(weft_spawn(&fc->t4, fifo4_c4, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&fc->t4, fifo4_c4, NULL, NULL), 0);
 	log_id(1);
 	return 0;
 }
@@ -758,10 +758,10 @@ static int sem_fifo4_main(void *arg)
 	struct fifo_case fc = {.sem = new_sem(0, WEFT_SEM_VALUE_MAX)};
 	weft_task *t[3];
 
-	ck_assert_int_eq(weft_spawn(&t[0], fifo4_c1, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[1], fifo4_c2, &fc, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
-	ck_assert_int_eq(weft_gather(t, 3, NULL, 0), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[0], fifo4_c1, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[1], fifo4_c2, &fc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[2], fifo2_c3, &fc, NULL), 0);
+	ck_assert_int_eq(weft_tasks_gather(t, 3, NULL, 0), 0);
 	ck_assert_ptr_nonnull(fc.t4);
 	ck_assert_int_eq(join(fc.t4), 0);
 	expect_order(want, 4);
@@ -964,7 +964,7 @@ static int cond_wait_for_main(void *arg)
 	weft_task *t;
 	weft_scope s;
 
-	ck_assert_int_eq(weft_spawn(&t, wait_for_task, &k, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, wait_for_task, &k, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(k.checks, 1);
 	for (int i = 1; i <= 3; i++) {
@@ -1083,7 +1083,7 @@ static int cond_deadline_main(void *arg)
 	ck_assert_int_eq(join(t), -ETIMEDOUT);
 	ck_assert(j.held_after);
 
-	ck_assert_int_eq(weft_spawn(&t, cond_cancelled_entry_task, c, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, cond_cancelled_entry_task, c, NULL), 0);
 	wait_parked(t);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert_int_eq(join(t), 0);
@@ -1222,7 +1222,7 @@ static int barrier_rounds_main(void *arg)
 	ck_assert_int_eq(weft_barrier_new(NULL, &rs.b, PARTIES), 0);
 	ck_assert_int_eq(weft_barrier_parties(rs.b), PARTIES);
 	for (int i = 0; i < PARTIES; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], barrier_party, &rs, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], barrier_party, &rs, NULL), 0);
 	for (int i = 0; i < PARTIES; i++)
 		ck_assert_int_eq(join(t[i]), 0);
 	for (int r = 0; r < ROUNDS; r++) {
@@ -1263,7 +1263,7 @@ static int barrier_abort_main(void *arg)
 	t[1] = spawn_parked(&j[1], OP_BARRIER, b, 1);
 	ck_assert_int_eq(weft_barrier_waiting(b), 2);
 	ck_assert_int_eq(weft_barrier_free(b), -EBUSY);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), barrier_abort_cb, b), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), barrier_abort_cb, b), 0);
 	ck_assert_int_eq(join(t[0]), -EPIPE);
 	ck_assert_int_eq(join(t[1]), -EPIPE);
 	ck_assert(weft_barrier_broken(b));
@@ -1455,7 +1455,7 @@ static int callback_main(void *arg)
 {
 	weft_lock *l = new_lock();
 
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), callback_calls, l), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), callback_calls, l), 0);
 	yield_n(3);
 	ck_assert_int_eq(norder, 1);
 	ck_assert(!weft_lock_locked(l));
@@ -1611,7 +1611,7 @@ static int stress_main(void *arg)
 	weft_task *t[20];
 
 	for (int i = 0; i < 20; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], stress_task, &st, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], stress_task, &st, NULL), 0);
 	for (int i = 0; i < 20; i++)
 		ck_assert_int_eq(join(t[i]), 0);
 	ck_assert_int_eq(st.total, 20 * 50);

@@ -108,15 +108,15 @@ static int spawn_names_main(void *arg)
 	ck_assert_str_eq(weft_task_name(weft_task_current()), "main");
 	ck_assert_uint_eq(weft_task_id(weft_task_current()), 1);
 
-	ck_assert_int_eq(weft_spawn(&t[0], check_self, &t[0], &named), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[0], check_self, &t[0], &named), 0);
 	ck_assert_str_eq(weft_task_name(t[0]), "worker");
-	ck_assert_int_eq(weft_spawn(&t[1], check_self, &t[1], NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[1], check_self, &t[1], NULL), 0);
 	snprintf(expect, sizeof(expect), "task-%llu", (unsigned long long)weft_task_id(t[1]));
 	ck_assert_str_eq(weft_task_name(t[1]), expect);
-	ck_assert_int_eq(weft_spawn(&t[2], check_self, &t[2], &longname), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[2], check_self, &t[2], &longname), 0);
 	ck_assert_uint_eq(strlen(weft_task_name(t[2])), 31);
 	ck_assert_int_eq(strncmp(weft_task_name(t[2]), longname.name, 31), 0);
-	ck_assert_int_eq(weft_spawn(&t[3], check_self, &t[3], &empty), 0);
+	ck_assert_int_eq(weft_task_spawn(&t[3], check_self, &t[3], &empty), 0);
 	snprintf(expect, sizeof(expect), "task-%llu", (unsigned long long)weft_task_id(t[3]));
 	ck_assert_str_eq(weft_task_name(t[3]), expect);
 
@@ -139,7 +139,7 @@ static int ids_main(void *arg)
 	weft_task *t[20];
 
 	for (int i = 0; i < 20; i++) {
-		ck_assert_int_eq(weft_spawn(&t[i], return_arg, NULL, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], return_arg, NULL, NULL), 0);
 		ck_assert_uint_gt(weft_task_id(t[i]), last);
 		last = weft_task_id(t[i]);
 		/* Joining frees the handle: ids are still never reused. */
@@ -162,8 +162,8 @@ static int spawn_errors_main(void *arg)
 	const struct weft_task_opts huge = {.stack_size = (size_t)1 << 40};
 	weft_task *t = (weft_task *)0x1;
 
-	ck_assert_int_eq(weft_spawn(&t, NULL, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(weft_spawn(&t, return_arg, NULL, &huge), -EINVAL);
+	ck_assert_int_eq(weft_task_spawn(&t, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, NULL, &huge), -EINVAL);
 	ck_assert_int_eq(weft_loop_spawn(NULL, &t, return_arg, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(weft_loop_spawn(weft_loop_current(), &t, NULL, NULL, NULL), -EINVAL);
 	ck_assert_ptr_eq(t, (weft_task *)0x1); /* untouched on failure */
@@ -176,8 +176,8 @@ START_TEST(spawn_errors)
 	weft_task *t = NULL;
 	weft_loop *l;
 
-	ck_assert_int_eq(weft_spawn(&t, return_arg, NULL, NULL), -EPERM);
-	ck_assert_int_eq(weft_spawn(NULL, return_arg, NULL, NULL), -EPERM);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, NULL, NULL), -EPERM);
+	ck_assert_int_eq(weft_task_spawn(NULL, return_arg, NULL, NULL), -EPERM);
 	ck_assert_ptr_null(t);
 	ck_assert_int_eq(run_main(spawn_errors_main, NULL), 0);
 
@@ -216,10 +216,10 @@ static int stack_main(void *arg)
 	int st = -1;
 
 	/* ~4 MiB of frames: far past the 64 KiB default. */
-	ck_assert_int_eq(weft_spawn(&t, deep_task, (void *)4000, &big), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, deep_task, (void *)4000, &big), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, 4000);
-	ck_assert_int_eq(weft_spawn(&t, deep_task, (void *)2, &small), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, deep_task, (void *)2, &small), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, 2);
 	return 0;
@@ -275,7 +275,7 @@ static int overflow_main(void *arg)
 #ifdef __SANITIZE_ADDRESS__
 	__sanitizer_set_death_callback(die_by_segv);
 #endif
-	ck_assert_int_eq(weft_spawn(&t, overflow_task, NULL, &o), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, overflow_task, NULL, &o), 0);
 	weft_task_join(t, NULL);
 	return 0;
 }
@@ -327,21 +327,21 @@ static int join_main(void *arg)
 	weft_task *t;
 	int st = 0, n0 = ntasks();
 
-	ck_assert_int_eq(weft_spawn(&t, sleep_ms, (void *)2, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sleep_ms, (void *)2, NULL), 0);
 	ck_assert_int_eq(ntasks(), n0 + 1);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, 2);
 	ck_assert_int_eq(ntasks(), n0); /* freed */
 
-	ck_assert_int_eq(weft_spawn(&t, return_arg, (void *)(intptr_t)-EIO, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, (void *)(intptr_t)-EIO, NULL), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
 	ck_assert_int_eq(st, -EIO);
 
-	ck_assert_int_eq(weft_spawn(&t, return_arg, (void *)9, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, (void *)9, NULL), 0);
 	ck_assert_int_eq(weft_task_join(t, NULL), 0); /* status not wanted */
 
 	/* Already finished: returns at once. */
-	ck_assert_int_eq(weft_spawn(&t, return_arg, (void *)77, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, (void *)77, NULL), 0);
 	while (!weft_task_done(t))
 		ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(ntasks(), n0 + 1); /* done but not yet joined: still listed */
@@ -366,7 +366,7 @@ static int detach_main(void *arg)
 	int n0 = ntasks(), ran = 0;
 
 	/* Detach a running task: join refuses it, and it frees itself when it returns. */
-	ck_assert_int_eq(weft_spawn(&t, sleep_ms, (void *)2, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sleep_ms, (void *)2, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_detach(t), 0);
 	ck_assert_int_eq(weft_task_join(t, NULL), -EINVAL);
@@ -375,7 +375,7 @@ static int detach_main(void *arg)
 	ck_assert_int_eq(ntasks(), n0);
 
 	/* Detach a finished task: freed at once. */
-	ck_assert_int_eq(weft_spawn(&t, note_ran, &ran, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, note_ran, &ran, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert(weft_task_done(t));
 	ck_assert_int_eq(ntasks(), n0 + 1);
@@ -384,7 +384,7 @@ static int detach_main(void *arg)
 	ck_assert_int_eq(ran, 1);
 
 	/* Detach before it ever ran. */
-	ck_assert_int_eq(weft_spawn(&t, note_ran, &ran, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, note_ran, &ran, NULL), 0);
 	ck_assert_int_eq(weft_task_detach(t), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(ran, 2);
@@ -419,8 +419,8 @@ static int second_joiner_main(void *arg)
 	weft_task *jt;
 	int st;
 
-	ck_assert_int_eq(weft_spawn(&j.target, sleep_ms, (void *)5, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&jt, join_target, &j, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&j.target, sleep_ms, (void *)5, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&jt, join_target, &j, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0); /* the joiner is parked in join now */
 	ck_assert_int_eq(weft_task_state(jt), WEFT_TASK_PARKED);
 	ck_assert_int_eq(weft_task_detach(j.target), -EBUSY); /* someone is joining it */
@@ -448,8 +448,8 @@ static int join_interrupted_main(void *arg)
 	int st;
 
 	/* A cancelled joiner gets -ECANCELED; the target keeps running and stays joinable. */
-	ck_assert_int_eq(weft_spawn(&j.target, sleep_ms, (void *)200, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&jt, join_target, &j, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&j.target, sleep_ms, (void *)200, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&jt, join_target, &j, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(jt), 0);
 	ck_assert_int_eq(weft_task_join(jt, &st), 0);
@@ -490,7 +490,7 @@ static int cancel_main(void *arg)
 	int64_t t0;
 
 	/* Before its first run: it runs all the same (trio), and its first checkpoint fails. */
-	ck_assert_int_eq(weft_spawn(&t, checkpoint_first, &ran, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, checkpoint_first, &ran, NULL), 0);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert(weft_task_cancelled(t));
 	ck_assert(!weft_task_done(t));
@@ -500,7 +500,7 @@ static int cancel_main(void *arg)
 
 	/* While sleeping: the sleep returns -ECANCELED long before its time. */
 	t0 = weft_now();
-	ck_assert_int_eq(weft_spawn(&t, sleep_long, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sleep_long, NULL, NULL), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
 	ck_assert(!weft_task_cancelled(t));
@@ -512,7 +512,7 @@ static int cancel_main(void *arg)
 	ck_assert_int_lt(ms_since(t0), 30000);
 
 	/* Finished: -EALREADY, and the status stays. */
-	ck_assert_int_eq(weft_spawn(&t, return_arg, (void *)4, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, (void *)4, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert(weft_task_done(t));
 	ck_assert_int_eq(weft_task_cancel(t), -EALREADY);
@@ -557,7 +557,7 @@ static int sticky_main(void *arg)
 	weft_task *t;
 	int st;
 
-	ck_assert_int_eq(weft_spawn(&t, sticky_task, s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sticky_task, s, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
 	ck_assert_int_eq(weft_task_join(t, &st), 0);
@@ -604,7 +604,7 @@ static int states_main(void *arg)
 	int st = 12345;
 
 	ck_assert_int_eq(weft_future_new(weft_loop_current(), &s.f), 0);
-	ck_assert_int_eq(weft_spawn(&t, state_task, &s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, state_task, &s, NULL), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_READY);
 	ck_assert_int_eq(weft_task_state(weft_task_current()), WEFT_TASK_RUNNING);
 	ck_assert(!weft_task_done(t));
@@ -682,7 +682,7 @@ static int on_done_main(void *arg)
 	weft_task *t;
 	int st;
 
-	ck_assert_int_eq(weft_spawn(&t, sleep_ms, (void *)1, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, sleep_ms, (void *)1, NULL), 0);
 	ck_assert_int_eq(weft_task_on_done(t, done_a, d), 0);
 	ck_assert_int_eq(weft_task_on_done(t, done_b, d), 0);
 	ck_assert_int_eq(weft_task_on_done(t, done_c, d), 0);
@@ -712,7 +712,7 @@ static int on_done_late_main(void *arg)
 	struct done_log *d = arg;
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, return_arg, (void *)3, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, return_arg, (void *)3, NULL), 0);
 	ck_assert_int_eq(weft_yield(), 0);
 	ck_assert(weft_task_done(t));
 	/* Already done: called before weft_task_on_done returns. */
@@ -767,7 +767,7 @@ static int tasks_main(void *arg)
 	weft_task *t[4];
 
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], sleep_ms, (void *)1, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], sleep_ms, (void *)1, NULL), 0);
 	ck_assert_int_eq(weft_loop_tasks(l, visit_rec, &v), 0);
 	ck_assert_int_eq(v.n, 5);
 	ck_assert_uint_eq(v.ids[0], weft_task_id(weft_task_current()));
@@ -812,9 +812,9 @@ static int current_main(void *arg)
 	weft_task *t, *seen = (weft_task *)0x1;
 
 	ck_assert_ptr_nonnull(weft_task_current());
-	ck_assert_int_eq(weft_spawn(&t, check_self, &t, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, check_self, &t, NULL), 0);
 	ck_assert_int_eq(weft_task_join(t, NULL), 0);
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), cur_in_cb, &seen), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), cur_in_cb, &seen), 0);
 	ck_assert_int_eq(weft_sleep(WEFT_MSEC), 0);
 	ck_assert_ptr_null(seen);
 	return 0;
@@ -838,7 +838,7 @@ static int many_main(void *arg)
 
 	ck_assert_ptr_nonnull(t);
 	for (int i = 0; i < n; i++)
-		ck_assert_int_eq(weft_spawn(&t[i], return_arg, (void *)(intptr_t)i, NULL), 0);
+		ck_assert_int_eq(weft_task_spawn(&t[i], return_arg, (void *)(intptr_t)i, NULL), 0);
 	ck_assert_int_eq(ntasks(), n + 1);
 	for (int i = 0; i < n; i++) {
 		ck_assert_int_eq(weft_task_join(t[i], &st), 0);

@@ -85,7 +85,7 @@ START_TEST(wrong_thread_calls_are_refused_and_reported)
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(dup2(fileno(err), 2), 2);
 	ck_assert_int_eq(weft_timer_new(b.loop, &t, noop, NULL), -EXDEV);
-	ck_assert_int_eq(weft_call_soon(b.loop, noop, NULL), -EXDEV);
+	ck_assert_int_eq(weft_loop_call_soon(b.loop, noop, NULL), -EXDEV);
 	ck_assert_int_eq(weft_loop_spawn(b.loop, NULL, nothing, NULL, NULL), -EXDEV);
 	ck_assert_int_eq(weft_event_set(e), -EXDEV);
 	ck_assert_int_eq(weft_future_set(f, 0, NULL), -EXDEV);
@@ -97,7 +97,7 @@ START_TEST(wrong_thread_calls_are_refused_and_reported)
 	n = fread(text, 1, sizeof(text) - 1, err);
 	text[n] = 0;
 	ck_assert_msg(
-	    strstr(text, "weft_call_soon() called from a thread that does not run its loop"),
+	    strstr(text, "weft_loop_call_soon() called from a thread that does not run its loop"),
 	    "debug output: %s", text);
 	ck_assert_ptr_nonnull(strstr(text, "weft_event_set()"));
 	ck_assert_ptr_nonnull(strstr(text, "weft_timer_start()"));
@@ -440,7 +440,7 @@ static int cancel_the_caller(void *arg)
 	struct caller_case *cc = arg;
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, cancelled_caller, cc, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, cancelled_caller, cc, NULL), 0);
 	while (!atomic_load(&cc->w.started)) /* cancel a call that is running, however slow */
 		weft_sleep(WEFT_MSEC);
 	ck_assert_int_eq(weft_task_cancel(t), 0);
@@ -545,7 +545,7 @@ static void call_from_callback(void *arg)
 	d->r = weft_loop_call(d->loop, nothing, NULL, WEFT_FOREVER, NULL);
 }
 
-/* Plain code that only the target's own thread could run it from: a weft_call_soon callback,
+/* Plain code that only the target's own thread could run it from: a weft_loop_call_soon callback,
  * a post, a timer callback, and the owner thread between runs (before: a deadlock). */
 START_TEST(call_from_the_target_loop_thread_is_edeadlk)
 {
@@ -553,7 +553,7 @@ START_TEST(call_from_the_target_loop_thread_is_edeadlk)
 	weft_timer *t;
 
 	ck_assert_int_eq(weft_loop_new(&d.loop, NULL), 0);
-	ck_assert_int_eq(weft_call_soon(d.loop, call_from_callback, &d), 0);
+	ck_assert_int_eq(weft_loop_call_soon(d.loop, call_from_callback, &d), 0);
 	ck_assert_int_eq(weft_loop_run(d.loop), 0);
 	ck_assert_int_eq(d.r, -EDEADLK);
 	d.r = 1;

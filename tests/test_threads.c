@@ -131,10 +131,10 @@ static int serve(weft_sock *conn, void *arg)
 	CALL(weft_loop_buffers_unregister, weft_loop_buffers_unregister(o.loop))                   \
 	CALL(weft_loop_max_workers, weft_loop_max_workers(o.loop, &u1, &u2))                       \
 	EXEMPT(weft_loop_dump, NO_STATUS "; a debugging aid that reads the loop (gdb)")            \
-	CALL(weft_call_soon, weft_call_soon(o.loop, noop, NULL))                                   \
+	CALL(weft_loop_call_soon, weft_loop_call_soon(o.loop, noop, NULL))                         \
 	EXEMPT(weft_run, OWN_LOOP " (it makes a loop of its own)")                                 \
 	/* task.h */                                                                               \
-	EXEMPT(weft_spawn, OWN_LOOP)                                                               \
+	EXEMPT(weft_task_spawn, OWN_LOOP)                                                          \
 	CALL(weft_loop_spawn, weft_loop_spawn(o.loop, NULL, nothing, NULL, NULL))                  \
 	FIBER(weft_task_join, weft_task_join(o.task, &st))                                         \
 	PLAIN(weft_loop_run_until, weft_loop_run_until(o.loop, o.task, &st))                       \
@@ -217,8 +217,8 @@ static int serve(weft_sock *conn, void *arg)
 	CALL(weft_barrier_waiting, weft_barrier_waiting(o.barrier))                                \
 	EXEMPT(weft_barrier_broken, NO_STATUS)                                                     \
 	/* group.h, scope.h */                                                                     \
-	FIBER(weft_gather, weft_gather(&o.task, 1, &st, 0))                                        \
-	FIBER(weft_wait, weft_wait(&o.task, 1, WEFT_WAIT_ALL_COMPLETED, 0))                        \
+	FIBER(weft_tasks_gather, weft_tasks_gather(&o.task, 1, &st, 0))                            \
+	FIBER(weft_tasks_wait, weft_tasks_wait(&o.task, 1, WEFT_WAIT_ALL_COMPLETED, 0))            \
 	FIBER(weft_as_completed_new, weft_as_completed_new(&it, &o.task, 1))                       \
 	FIBER(weft_as_completed_next, weft_as_completed_next(o.it, &task))                         \
 	EXEMPT(weft_as_completed_free, NO_STATUS)                                                  \
@@ -329,20 +329,20 @@ static int serve(weft_sock *conn, void *arg)
 	EXEMPT(weft_file_close, NO_LOOP_FILE)                                                      \
 	EXEMPT(weft_file_release, NO_LOOP_FILE)                                                    \
 	EXEMPT(weft_file_read, NO_LOOP_FILE)                                                       \
-	EXEMPT(weft_file_write, NO_LOOP_FILE)                                                      \
+	EXEMPT(weft_file_write_some, NO_LOOP_FILE)                                                 \
 	EXEMPT(weft_file_readv, NO_LOOP_FILE)                                                      \
-	EXEMPT(weft_file_writev, NO_LOOP_FILE)                                                     \
+	EXEMPT(weft_file_writev_some, NO_LOOP_FILE)                                                \
 	EXEMPT(weft_file_read_exactly, NO_LOOP_FILE)                                               \
-	EXEMPT(weft_file_write_all, NO_LOOP_FILE)                                                  \
+	EXEMPT(weft_file_write, NO_LOOP_FILE)                                                      \
 	EXEMPT(weft_file_read_all, NO_LOOP_FILE)                                                   \
 	EXEMPT(weft_file_seek, NO_LOOP_FILE)                                                       \
 	EXEMPT(weft_file_tell, NO_LOOP_FILE)                                                       \
 	EXEMPT(weft_file_pread, NO_LOOP_FILE)                                                      \
-	EXEMPT(weft_file_pwrite, NO_LOOP_FILE)                                                     \
+	EXEMPT(weft_file_pwrite_some, NO_LOOP_FILE)                                                \
 	EXEMPT(weft_file_preadv, NO_LOOP_FILE)                                                     \
-	EXEMPT(weft_file_pwritev, NO_LOOP_FILE)                                                    \
+	EXEMPT(weft_file_pwritev_some, NO_LOOP_FILE)                                               \
 	EXEMPT(weft_file_pread_exactly, NO_LOOP_FILE)                                              \
-	EXEMPT(weft_file_pwrite_all, NO_LOOP_FILE)                                                 \
+	EXEMPT(weft_file_pwrite, NO_LOOP_FILE)                                                     \
 	EXEMPT(weft_file_fsync, NO_LOOP_FILE)                                                      \
 	EXEMPT(weft_file_fdatasync, NO_LOOP_FILE)                                                  \
 	EXEMPT(weft_file_fallocate, NO_LOOP_FILE)                                                  \
@@ -383,7 +383,7 @@ static int serve(weft_sock *conn, void *arg)
 	EXEMPT(weft_file_buffers_register, OWN_LOOP)                                               \
 	EXEMPT(weft_file_buffers_unregister, OWN_LOOP)                                             \
 	EXEMPT(weft_file_pread_fixed, NO_LOOP_FILE)                                                \
-	EXEMPT(weft_file_pwrite_fixed, NO_LOOP_FILE)                                               \
+	EXEMPT(weft_file_pwrite_fixed_some, NO_LOOP_FILE)                                          \
 	EXEMPT(weft_file_max_workers, OWN_LOOP)                                                    \
 	/* serial.h, signal.h, process.h */                                                        \
 	EXEMPT(weft_serial_open, NO_LOOP_PORT)                                                     \
@@ -532,7 +532,7 @@ static void tls_setup(void)
 	    0);
 	tls_cert_free(&cert);
 	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &o.t1, &o.t2), 0);
-	ck_assert_int_eq(weft_spawn(&o.tls_peer, tls_peer, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&o.tls_peer, tls_peer, NULL, NULL), 0);
 	ck_assert_int_eq(weft_tls_client(&o.tls, o.t1, o.tls_cctx, NULL), 0);
 }
 
@@ -563,8 +563,8 @@ static int setup(void *arg)
 	ck_assert_int_eq(weft_barrier_new(NULL, &o.barrier, 2), 0);
 	ck_assert_int_eq(weft_future_new(o.loop, &o.fut), 0);
 	ck_assert_int_eq(weft_timer_new(o.loop, &o.timer, noop, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&o.task, parked, NULL, NULL), 0);
-	ck_assert_int_eq(weft_spawn(&o.holder, holder, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&o.task, parked, NULL, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&o.holder, holder, NULL, NULL), 0);
 	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &o.s1, &o.s2), 0);
 	ck_assert_int_eq(weft_sock_stream(o.s1, NULL, &o.stream), 0);
 	ck_assert_int_eq(weft_framer_new(&o.framer, o.stream, &spec), 0);

@@ -212,7 +212,7 @@ static int cb_host(void *arg)
 	weft_timer *tm;
 	int *r = arg;
 
-	ck_assert_int_eq(weft_call_soon(weft_loop_current(), sleep_in_cb, r), 0);
+	ck_assert_int_eq(weft_loop_call_soon(weft_loop_current(), sleep_in_cb, r), 0);
 	ck_assert_int_eq(weft_timer_new(weft_loop_current(), &tm, sleep_in_cb, r + 3), 0);
 	ck_assert_int_eq(weft_timer_start(tm, weft_now(), 0), 0);
 	ck_assert_int_eq(weft_sleep(3 * WEFT_MSEC), 0);
@@ -230,7 +230,7 @@ START_TEST(sleep_outside_fiber_eperm)
 	ck_assert_int_eq(weft_sleep_until(weft_now() + WEFT_MSEC), -EPERM);
 	ck_assert_int_eq(weft_sleep_until(0), -EPERM);
 	ck_assert_int_eq(weft_yield(), -EPERM);
-	/* Loop callbacks (weft_call_soon, timers) are not fibers either. */
+	/* Loop callbacks (weft_loop_call_soon, timers) are not fibers either. */
 	ck_assert_int_eq(run_main(cb_host, r), 0);
 	for (int i = 0; i < 6; i++)
 		ck_assert_int_eq(r[i], -EPERM);
@@ -265,7 +265,7 @@ static int interrupted_main(void *arg)
 {
 	weft_task *t;
 
-	ck_assert_int_eq(weft_spawn(&t, interrupted_task, arg, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, interrupted_task, arg, NULL), 0);
 	ck_assert_int_eq(weft_sleep(20 * WEFT_MSEC), 0);
 	ck_assert_int_eq(weft_task_state(t), WEFT_TASK_PARKED);
 	ck_assert_int_eq(weft_task_cancel(t), 0);

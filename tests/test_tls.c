@@ -136,7 +136,7 @@ static void srv_start(struct srv *s, weft_tls_ctx *ctx, int (*body)(struct srv *
 	s->ctx = ctx;
 	s->body = body;
 	s->l = listen_lo("127.0.0.1", &s->a, 0);
-	ck_assert_int_eq(weft_spawn(&s->task, srv_main, s, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&s->task, srv_main, s, NULL), 0);
 }
 
 /* Wait for the server; its status. */
@@ -467,7 +467,7 @@ static int bad_server_main(void *arg)
 	weft_stream *st;
 	struct weft_tls_opts o = {.server_name = "localhost", .flags = WEFT_TLS_CLOSE_TRANSPORT};
 
-	ck_assert_int_eq(weft_spawn(&t, bad_server_fn, l, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, bad_server_fn, l, NULL), 0);
 	ck_assert_int_eq(weft_tcp_connect(&c, &a), 0);
 	ck_assert_int_eq(weft_tls_client(&st, c, cc, &o), -EPROTO);
 	ck_assert_int_eq(weft_tcp_connect(&c, &a), 0);
@@ -634,7 +634,7 @@ static int duplex_main(void *arg)
 
 	srv_start(&s, server_ctx_of(&server_cert, 0, NULL), sink_body);
 	ck_assert_int_eq(client_to(&s, cc, "localhost", 0, &st, NULL, 0), 0);
-	ck_assert_int_eq(weft_spawn(&w, writer_fn, st, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&w, writer_fn, st, NULL), 0);
 	ck_assert_int_eq(weft_stream_read_exactly(st, back, BIG, NULL), 0);
 	ck_assert_int_eq(weft_task_join(w, &status), 0);
 	ck_assert_int_eq(status, 0);
@@ -714,7 +714,7 @@ static int over_stream_main(void *arg)
 	char buf[16];
 
 	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &a, &b), 0);
-	ck_assert_int_eq(weft_spawn(&t, over_stream_srv, b, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, over_stream_srv, b, NULL), 0);
 	ck_assert_int_eq(weft_sock_stream(a, NULL, &inner), 0);
 	ck_assert_int_eq(weft_tls_client_stream(&st, inner, cc, &o), 0);
 	ck_assert_int_eq(weft_stream_writev(st, iov, 3), 14);

@@ -21,7 +21,7 @@
  *     enclosing scope deadlines (weft/scope.h): -ECANCELED / -ETIMEDOUT, at once if it is already
  *     cancelled or past its deadline, even when the call could complete without waiting;
  *   - a plain thread (no loop running on it) blocks on a condition variable;
- *   - loop callbacks (weft_call_soon, timers, posted functions) must not block: the blocking calls
+ *   - loop callbacks (weft_loop_call_soon, timers, posted functions) must not block: the blocking calls
  *     return -EPERM there; the try_ variants work.
  * A fiber waiting on a channel is woken through its own loop (weft_loop_post: MSG_RING from a
  * sender that runs a loop, an eventfd write from a plain thread), never by polling; a waker that
@@ -95,11 +95,11 @@ WEFT_API int weft_chan_try_send(weft_chan *chan, void *item);
 WEFT_API int weft_chan_try_recv(weft_chan *chan, void **itemp);
 
 /*
- * weft_chan_close - close @chan for sending and wake every waiter (see the top of this file).
+ * weft_chan_shutdown - close @chan for sending and wake every waiter (see the top of this file).
  * Closing again changes nothing. Returns 0 or -EINVAL (NULL). Never blocks; callable from
  * anywhere.
  */
-WEFT_API int weft_chan_close(weft_chan *chan);
+WEFT_API int weft_chan_shutdown(weft_chan *chan);
 
 /* weft_chan_len - the number of items in @chan now (waiting senders' items not counted); 0 for
  * NULL. Only a snapshot when other threads use the channel. */
@@ -108,8 +108,8 @@ WEFT_API size_t weft_chan_len(weft_chan *chan);
 /* weft_chan_capacity - the capacity given to weft_chan_new(); 0 for NULL. */
 WEFT_API size_t weft_chan_capacity(const weft_chan *chan);
 
-/* weft_chan_is_closed - true once weft_chan_close() was called on @chan (false for NULL). */
-WEFT_API bool weft_chan_is_closed(weft_chan *chan);
+/* weft_chan_is_shutdown - true once weft_chan_shutdown() was called on @chan (false for NULL). */
+WEFT_API bool weft_chan_is_shutdown(weft_chan *chan);
 
 /*
  * weft_chan_free - free @chan. Items still in it are dropped (the channel does not own what they

@@ -29,7 +29,7 @@ extern "C" {
 #define WEFT_API __attribute__((visibility("default")))
 
 #define WEFT_VERSION_MAJOR 0
-#define WEFT_VERSION_MINOR 1
+#define WEFT_VERSION_MINOR 2
 #define WEFT_VERSION_PATCH 0
 
 /* Units for the int64_t nanosecond times used everywhere. */

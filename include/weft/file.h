@@ -23,7 +23,7 @@
  * often stop trying inline for a while (see the README's measurements).
  *
  * Positions: a weft_file keeps its own position for the sequential calls (weft_file_read,
- * weft_file_write ...), independent of the kernel's file offset; the positional calls (pread,
+ * weft_file_write_some ...), independent of the kernel's file offset; the positional calls (pread,
  * pwrite ...) neither use nor move it. Each sequential call claims its range when it starts, so
  * concurrent sequential calls on one file get distinct ranges; use the positional calls when
  * several fibers share a file. Non-seekable files (FIFOs, character devices) read and write at
@@ -107,17 +107,17 @@ WEFT_API int weft_file_fd(const weft_file *file);
 WEFT_API ssize_t weft_file_read(weft_file *file, void *buf, size_t len);
 
 /*
- * weft_file_write - one write of up to @len bytes at the file's position (the count may be short:
+ * weft_file_write_some - one write of up to @len bytes at the file's position (the count may be short:
  * disk full, RLIMIT_FSIZE); the position advances by the count. Returns the count or a negative
- * errno. Use weft_file_write_all() to write everything. Must run in a fiber.
+ * errno. Use weft_file_write() to write everything. Must run in a fiber.
  */
-WEFT_API ssize_t weft_file_write(weft_file *file, const void *buf, size_t len);
+WEFT_API ssize_t weft_file_write_some(weft_file *file, const void *buf, size_t len);
 
-/* weft_file_readv / weft_file_writev - vectored weft_file_read / weft_file_write (READV, WRITEV;
+/* weft_file_readv / weft_file_writev_some - vectored weft_file_read / weft_file_write_some (READV, WRITEV;
  * @iovcnt <= IOV_MAX). The count may be short (a partly cached range is not continued). Must
  * run in a fiber. */
 WEFT_API ssize_t weft_file_readv(weft_file *file, const struct iovec *iov, int iovcnt);
-WEFT_API ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int iovcnt);
+WEFT_API ssize_t weft_file_writev_some(weft_file *file, const struct iovec *iov, int iovcnt);
 
 /*
  * weft_file_read_exactly - read exactly @len bytes at the file's position (short reads are
@@ -128,12 +128,12 @@ WEFT_API ssize_t weft_file_writev(weft_file *file, const struct iovec *iov, int 
 WEFT_API int weft_file_read_exactly(weft_file *file, void *buf, size_t len, size_t *got);
 
 /*
- * weft_file_write_all - write all @len bytes at the file's position, continuing short writes.
+ * weft_file_write - write all @len bytes at the file's position, continuing short writes.
  * Returns @len, or a negative errno (-ENOSPC, -EFBIG, -EIO ...) if a write failed before the end;
  * the position has then advanced by the bytes that were written (weft_file_tell). Must run in a
  * fiber.
  */
-WEFT_API ssize_t weft_file_write_all(weft_file *file, const void *buf, size_t len);
+WEFT_API ssize_t weft_file_write(weft_file *file, const void *buf, size_t len);
 
 /*
  * weft_file_read_all - read from the position to the end of the file into a new buffer
@@ -163,28 +163,29 @@ WEFT_API int64_t weft_file_tell(const weft_file *file);
  */
 WEFT_API ssize_t weft_file_pread(weft_file *file, void *buf, size_t len, int64_t offset);
 
-/* weft_file_pwrite - one write of up to @len bytes at @offset (may be short). Must run in a
+/* weft_file_pwrite_some - one write of up to @len bytes at @offset (may be short). Must run in a
  * fiber. */
-WEFT_API ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t offset);
+WEFT_API ssize_t weft_file_pwrite_some(weft_file *file, const void *buf, size_t len,
+				       int64_t offset);
 
-/* weft_file_preadv / weft_file_pwritev - vectored pread / pwrite. Must run in a fiber. */
+/* weft_file_preadv / weft_file_pwritev_some - vectored pread / pwrite. Must run in a fiber. */
 WEFT_API ssize_t weft_file_preadv(weft_file *file, const struct iovec *iov, int iovcnt,
 				  int64_t offset);
-WEFT_API ssize_t weft_file_pwritev(weft_file *file, const struct iovec *iov, int iovcnt,
-				   int64_t offset);
+WEFT_API ssize_t weft_file_pwritev_some(weft_file *file, const struct iovec *iov, int iovcnt,
+					int64_t offset);
 
 /* weft_file_pread_exactly - weft_file_read_exactly() at @offset. Must run in a fiber. */
 WEFT_API int weft_file_pread_exactly(weft_file *file, void *buf, size_t len, int64_t offset,
 				     size_t *got);
 
 /*
- * weft_file_pwrite_all - write all @len bytes at @offset, continuing short writes. Returns @len
- * (as every write-all call: weft_file_write_all, weft_sock_send, weft_stream_write) or a
+ * weft_file_pwrite - write all @len bytes at @offset, continuing short writes. Returns @len
+ * (as every write-all call: weft_file_write, weft_sock_send, weft_stream_write) or a
  * negative errno; *@done (may be NULL) holds how many bytes were written either way. Must run in
  * a fiber.
  */
-WEFT_API ssize_t weft_file_pwrite_all(weft_file *file, const void *buf, size_t len, int64_t offset,
-				      size_t *done);
+WEFT_API ssize_t weft_file_pwrite(weft_file *file, const void *buf, size_t len, int64_t offset,
+				  size_t *done);
 
 /* ---- metadata and durability -------------------------------------------------------------- */
 
@@ -451,7 +452,7 @@ WEFT_API int weft_file_unregister(weft_file *file);
 
 /*
  * weft_file_buffers_register - register @n buffers with the calling loop's ring for
- * weft_file_pread_fixed / weft_file_pwrite_fixed (IORING_OP_READ_FIXED / WRITE_FIXED: the kernel
+ * weft_file_pread_fixed / weft_file_pwrite_fixed_some (IORING_OP_READ_FIXED / WRITE_FIXED: the kernel
  * maps and pins them once instead of per I/O). The memory must stay valid until
  * weft_file_buffers_unregister() or the loop's close. 0, -EBUSY (the loop has a set: unregister
  * it first), -ENOMEM, -EINVAL. Must run in a fiber.
@@ -462,15 +463,15 @@ WEFT_API int weft_file_buffers_register(const struct iovec *iov, unsigned n);
 WEFT_API int weft_file_buffers_unregister(void);
 
 /*
- * weft_file_pread_fixed / weft_file_pwrite_fixed - pread / pwrite into (from) @buf, which must
+ * weft_file_pread_fixed / weft_file_pwrite_fixed_some - pread / pwrite into (from) @buf, which must
  * lie inside registered buffer @index of the calling loop. Returns as pread / pwrite; -EFAULT if
  * @buf is outside the buffer. No inline attempt: the fixed path always uses the ring. Must run
  * in a fiber.
  */
 WEFT_API ssize_t weft_file_pread_fixed(weft_file *file, void *buf, size_t len, int64_t offset,
 				       unsigned index);
-WEFT_API ssize_t weft_file_pwrite_fixed(weft_file *file, const void *buf, size_t len,
-					int64_t offset, unsigned index);
+WEFT_API ssize_t weft_file_pwrite_fixed_some(weft_file *file, const void *buf, size_t len,
+					     int64_t offset, unsigned index);
 
 /*
  * weft_file_max_workers - cap the kernel worker threads (io-wq) of the calling loop's thread

@@ -17,11 +17,11 @@
 extern "C" {
 #endif
 
-/* Flags for weft_gather(). */
+/* Flags for weft_tasks_gather(). */
 #define WEFT_GATHER_FAIL_FAST (1u << 0) /* on the first failure, cancel the rest */
 
 /*
- * weft_gather - join all @n @tasks, storing each status in @statuses[i] (asyncio.gather with
+ * weft_tasks_gather - join all @n @tasks, storing each status in @statuses[i] (asyncio.gather with
  * return_exceptions=True). Every handle is consumed.
  * With WEFT_GATHER_FAIL_FAST, the first task to fail (status < 0) gets the others cancelled; they
  * are still waited for, so none outlives the call.
@@ -32,9 +32,9 @@ extern "C" {
  * consumed then), -EDEADLK if the calling task is among @tasks, -EPERM outside a fiber, -EXDEV
  * for a task of another loop.
  */
-WEFT_API int weft_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
+WEFT_API int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
 
-/* Return conditions for weft_wait() (asyncio.wait's return_when). */
+/* Return conditions for weft_tasks_wait() (asyncio.wait's return_when). */
 enum weft_wait_mode {
 	WEFT_WAIT_ALL_COMPLETED,   /* every task has returned */
 	WEFT_WAIT_FIRST_COMPLETED, /* at least one has returned */
@@ -42,13 +42,14 @@ enum weft_wait_mode {
 };
 
 /*
- * weft_wait - wait until @mode is satisfied or @timeout_ns passes (WEFT_FOREVER: no timeout).
+ * weft_tasks_wait - wait until @mode is satisfied or @timeout_ns passes (WEFT_FOREVER: no timeout).
  * Nothing is consumed or cancelled: the handles stay yours; use weft_task_done() to split them
  * into done and pending. Returns the number of tasks done (0 if the timeout passed with none),
  * or -ECANCELED / -ETIMEDOUT (an enclosing deadline), -EINVAL (bad mode, negative timeout, bad
- * tasks as for weft_gather), -EDEADLK, -ENOMEM, -EPERM outside a fiber.
+ * tasks as for weft_tasks_gather), -EDEADLK, -ENOMEM, -EPERM outside a fiber.
  */
-WEFT_API int weft_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode, int64_t timeout_ns);
+WEFT_API int weft_tasks_wait(weft_task **tasks, size_t n, enum weft_wait_mode mode,
+			     int64_t timeout_ns);
 
 /* as_completed: an iterator yielding tasks in the order they finish. */
 typedef struct weft_as_completed weft_as_completed;

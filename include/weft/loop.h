@@ -20,6 +20,12 @@ extern "C" {
 
 typedef struct weft_loop weft_loop;
 
+/* Tasks (weft/task.h): the loop calls below start, run and list them. A task's entry point
+ * returns its status. */
+typedef struct weft_task weft_task;
+typedef int (*weft_task_fn)(void *arg);
+struct weft_task_opts;
+
 /* Debug switch for struct weft_loop_opts.debug. */
 enum weft_debug {
 	WEFT_DEBUG_ENV = 0, /* on when the environment has WEFT_DEBUG=1 (the default) */
@@ -211,13 +217,13 @@ WEFT_API int weft_loop_max_workers(weft_loop *loop, unsigned *bounded, unsigned 
 WEFT_API void weft_loop_dump(weft_loop *loop, FILE *out);
 
 /*
- * weft_call_soon - run @fn(@arg) on the loop's own stack at the start of its next turn.
+ * weft_loop_call_soon - run @fn(@arg) on the loop's own stack at the start of its next turn.
  * Plain callback code: @fn must not block (it may spawn tasks, set futures, start timers).
  * Callbacks still queued at weft_loop_close() run there. Returns 0, -EINVAL, -ENOMEM, or -EXDEV
- * from a thread that does not run the loop: not thread-safe (cross-thread posting lives in
- * weft/thread.h).
+ * from a thread that does not run the loop: not thread-safe (weft_loop_post
+ * below posts from any thread).
  */
-WEFT_API int weft_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
+WEFT_API int weft_loop_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
 
 /*
  * weft_run - asyncio.run(): create a loop, run @main(@arg) as its first task until it returns,
@@ -226,6 +232,54 @@ WEFT_API int weft_call_soon(weft_loop *loop, void (*fn)(void *arg), void *arg);
  * Must not be called from inside a running loop (-EBUSY).
  */
 WEFT_API int weft_run(int (*main)(void *arg), void *arg, const struct weft_loop_opts *opts);
+
+/*
+ * weft_loop_spawn - like weft_task_spawn on an explicit loop, e.g. before it runs.
+ * Not thread-safe: call it from the loop's thread, or from any thread before the loop first runs
+ * (-EXDEV otherwise).
+ */
+WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
+			     const struct weft_task_opts *opts);
+
+/*
+ * weft_loop_run_until - run @loop until @task returns (loop.run_until_complete), then join it:
+ * store its status in @status (may be NULL) and free the handle. Other tasks run meanwhile and
+ * are left as they are. Returns 0; 1 if weft_loop_stop() came first (the handle stays valid);
+ * -EINVAL; -EXDEV from the wrong thread; -EBUSY from inside a running loop.
+ */
+WEFT_API int weft_loop_run_until(weft_loop *loop, weft_task *task, int *status);
+
+/*
+ * weft_loop_tasks - call @visit(@task, @arg) for every task of @loop that is not yet freed
+ * (running, parked, ready, or done but not yet joined), in spawn order. Stops early and returns
+ * @visit's value when it returns non-zero; returns 0 otherwise. @visit must not spawn, join or
+ * free tasks.
+ */
+WEFT_API int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *task, void *arg), void *arg);
+
+/*
+ * weft_loop_post - run @fn(@arg) on @loop's thread, as plain callback code, at the start of its
+ * next turn (asyncio's call_soon_threadsafe). Posts from one thread run in the order they were
+ * made. @fn must not block. Returns 0, -EINVAL or -ENOMEM.
+ * Thread-safe: any thread, including the loop's own.
+ */
+WEFT_API int weft_loop_post(weft_loop *loop, void (*fn)(void *arg), void *arg);
+
+/*
+ * weft_loop_call - run @fn(@arg) as a new task on @loop and wait until it returns, giving it
+ * @timeout_ns (WEFT_FOREVER: no limit); its status goes to @status (may be NULL).
+ * From a plain thread the call blocks the thread; from a fiber of any loop (including @loop
+ * itself) it parks the fiber. On timeout - or when the calling fiber is cancelled or its deadline
+ * expires - the task is cancelled and still waited for (so @arg is never used after the call
+ * returns), and -ETIMEDOUT / -ECANCELED is returned with the task's status stored. If the task
+ * had not started by then (@loop is not running, or has not got to the call yet), it never will:
+ * the call returns on time with @status -ECANCELED, and @arg is the caller's again.
+ * Returns 0, -EINVAL, -ENOMEM, the errors above, or -EDEADLK from plain code on @loop's own
+ * thread (a weft_loop_call_soon, post or timer callback of @loop, or its owner thread between
+ * runs), where waiting would wait for itself; a fiber of @loop may call it. Thread-safe.
+ */
+WEFT_API int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns,
+			    int *status);
 
 #ifdef __cplusplus
 }

@@ -119,7 +119,7 @@ WEFT_API int weft_addr_port(const weft_sockaddr *addr);
  * weft_addr_resolve - look @host up (getaddrinfo) and store up to @max addresses with @port in
  * @addrs, in the resolver's preferred order. @family: AF_UNSPEC, AF_INET or AF_INET6.
  * A numeric @host is converted at once; a name is looked up on the default thread pool
- * (weft_to_thread), so the fiber's loop keeps running. The caller's deadline and cancellation
+ * (weft_executor_default_run), so the fiber's loop keeps running. The caller's deadline and cancellation
  * take effect at once even while getaddrinfo runs (it cannot be interrupted): the lookup then
  * finishes in the background, owned by a small helper fiber that frees it, and its answer is
  * dropped. That helper keeps weft_loop_run going until the lookup ends (bounded by the

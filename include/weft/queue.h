@@ -26,7 +26,7 @@
  * when an unbounded or large bounded queue holds more items than ever before.
  *
  * Not thread-safe: every call is for the queue's loop only - its fibers, and for the non-blocking
- * calls also its callbacks (weft_call_soon, timers, done hooks). Use a channel across threads.
+ * calls also its callbacks (weft_loop_call_soon, timers, done hooks). Use a channel across threads.
  */
 #ifndef WEFT_QUEUE_H
 #define WEFT_QUEUE_H

@@ -185,7 +185,7 @@ WEFT_API ssize_t weft_serial_write(weft_serial *port, const void *buf, size_t le
  * loop: the fiber sleeps while TIOCOUTQ reports bytes in the kernel's output queue (re-checking
  * after the time those bytes take at the port's baud rate, 1-100 ms), then while the UART's
  * transmitter is busy (TIOCSERGETLSR, 1 ms steps). Drivers that cannot report the transmitter
- * (USB adapters) get a final tcdrain() on the default thread pool (weft_to_thread), which by then
+ * (USB adapters) get a final tcdrain() on the default thread pool (weft_executor_default_run), which by then
  * only waits for the adapter's own FIFO. A pty is done once its queue is empty.
  * Bytes buffered in the port's stream are not flushed: call weft_stream_flush() first.
  * Returns 0, -EIO, -ECANCELED / -ETIMEDOUT (prompt, except during the final tcdrain: at most one

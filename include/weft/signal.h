@@ -80,7 +80,7 @@ typedef int (*weft_signal_fn)(weft_signal *sig, const struct signalfd_siginfo *i
  * it is cancelled (-ECANCELED), or when the loop shuts down.
  * @taskp: receives the task (cancel it, join it), or NULL to detach it.
  * The weft_signal must outlive the task: end the task before weft_signal_close().
- * Returns 0, -EINVAL, -EPERM (no loop on this thread) or weft_spawn()'s errors.
+ * Returns 0, -EINVAL, -EPERM (no loop on this thread) or weft_task_spawn()'s errors.
  */
 WEFT_API int weft_signal_watch(weft_signal *sig, weft_signal_fn fn, void *arg, weft_task **taskp);
 

@@ -29,11 +29,6 @@
 extern "C" {
 #endif
 
-typedef struct weft_task weft_task;
-
-/* A task's entry point. The return value becomes the task's status. */
-typedef int (*weft_task_fn)(void *arg);
-
 /* Options for spawning; NULL or zeroed fields mean defaults. */
 struct weft_task_opts {
 	const char *name;  /* copied (first 31 bytes); default "task-<id>" */
@@ -50,20 +45,12 @@ enum weft_task_state {
 };
 
 /*
- * weft_spawn - create a task on the current thread's loop; it first runs on a later turn.
+ * weft_task_spawn - create a task on the current thread's loop; it first runs on a later turn.
  * @taskp: receives the handle; NULL spawns it detached.
  * Returns 0, -EINVAL (no fn, absurd stack size), -ENOMEM, or -EPERM with no loop on this thread.
  * May be called from a fiber or from callback code running on the loop.
  */
-WEFT_API int weft_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
-			const struct weft_task_opts *opts);
-
-/*
- * weft_loop_spawn - like weft_spawn on an explicit loop, e.g. before it runs.
- * Not thread-safe: call it from the loop's thread, or from any thread before the loop first runs
- * (-EXDEV otherwise).
- */
-WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn, void *arg,
+WEFT_API int weft_task_spawn(weft_task **taskp, weft_task_fn fn, void *arg,
 			     const struct weft_task_opts *opts);
 
 /*
@@ -78,14 +65,6 @@ WEFT_API int weft_loop_spawn(weft_loop *loop, weft_task **taskp, weft_task_fn fn
  * task of another loop.
  */
 WEFT_API int weft_task_join(weft_task *task, int *status);
-
-/*
- * weft_loop_run_until - run @loop until @task returns (loop.run_until_complete), then join it:
- * store its status in @status (may be NULL) and free the handle. Other tasks run meanwhile and
- * are left as they are. Returns 0; 1 if weft_loop_stop() came first (the handle stays valid);
- * -EINVAL; -EXDEV from the wrong thread; -EBUSY from inside a running loop.
- */
-WEFT_API int weft_loop_run_until(weft_loop *loop, weft_task *task, int *status);
 
 /*
  * weft_task_detach - let @task free itself when it returns (now, if it already has).
@@ -135,14 +114,6 @@ WEFT_API int weft_task_on_done(weft_task *task, void (*fn)(weft_task *task, void
 
 /* weft_task_current - the task running now, or NULL in loop callbacks / plain threads. */
 WEFT_API weft_task *weft_task_current(void);
-
-/*
- * weft_loop_tasks - call @visit(@task, @arg) for every task of @loop that is not yet freed
- * (running, parked, ready, or done but not yet joined), in spawn order. Stops early and returns
- * @visit's value when it returns non-zero; returns 0 otherwise. @visit must not spawn, join or
- * free tasks.
- */
-WEFT_API int weft_loop_tasks(weft_loop *loop, int (*visit)(weft_task *task, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

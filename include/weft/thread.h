@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * weft/thread.h - crossing threads: posting work into a loop from any thread
+ * weft/thread.h - crossing threads (weft_loop_post and weft_loop_call are in weft/loop.h
+ * with the other loop calls): posting work into a loop from any thread
  * (loop.call_soon_threadsafe), completing a future from another thread, and running a task on a
  * loop while another thread waits for its status (asyncio.run_coroutine_threadsafe + result()).
  *
@@ -24,14 +25,6 @@ extern "C" {
 #endif
 
 /*
- * weft_loop_post - run @fn(@arg) on @loop's thread, as plain callback code, at the start of its
- * next turn (asyncio's call_soon_threadsafe). Posts from one thread run in the order they were
- * made. @fn must not block. Returns 0, -EINVAL or -ENOMEM.
- * Thread-safe: any thread, including the loop's own.
- */
-WEFT_API int weft_loop_post(weft_loop *loop, void (*fn)(void *arg), void *arg);
-
-/*
  * weft_future_set_threadsafe - weft_future_set() from any thread: the future is set on its
  * loop's thread at the loop's next turn (if it is already set by then, this does nothing).
  * Returns 0 (posted), -EINVAL or -ENOMEM. Thread-safe.
@@ -39,38 +32,22 @@ WEFT_API int weft_loop_post(weft_loop *loop, void (*fn)(void *arg), void *arg);
 WEFT_API int weft_future_set_threadsafe(weft_future *future, int status, void *value);
 
 /*
- * weft_loop_call - run @fn(@arg) as a new task on @loop and wait until it returns, giving it
- * @timeout_ns (WEFT_FOREVER: no limit); its status goes to @status (may be NULL).
- * From a plain thread the call blocks the thread; from a fiber of any loop (including @loop
- * itself) it parks the fiber. On timeout - or when the calling fiber is cancelled or its deadline
- * expires - the task is cancelled and still waited for (so @arg is never used after the call
- * returns), and -ETIMEDOUT / -ECANCELED is returned with the task's status stored. If the task
- * had not started by then (@loop is not running, or has not got to the call yet), it never will:
- * the call returns on time with @status -ECANCELED, and @arg is the caller's again.
- * Returns 0, -EINVAL, -ENOMEM, the errors above, or -EDEADLK from plain code on @loop's own
- * thread (a weft_call_soon, post or timer callback of @loop, or its owner thread between
- * runs), where waiting would wait for itself; a fiber of @loop may call it. Thread-safe.
- */
-WEFT_API int weft_loop_call(weft_loop *loop, weft_task_fn fn, void *arg, int64_t timeout_ns,
-			    int *status);
-
-/*
- * Loop groups: N loops, each run forever by a thread of its own, started and stopped together.
+ * Loopsets: N loops, each run forever by a thread of its own, started and stopped together.
  * One per core for a multi-core service (each loop with its own SO_REUSEPORT listener, say), or
  * a single background loop for a program whose main thread belongs to something else (a GUI):
  * other threads hand it work with weft_loop_post(), weft_loop_call() or a channel.
  */
-typedef struct weft_loop_group weft_loop_group;
+typedef struct weft_loopset weft_loopset;
 
 /*
- * struct weft_loop_group_opts - what weft_loop_group_start() starts.
+ * struct weft_loopset_opts - what weft_loopset_start() starts.
  * @nloops:    how many loops (and threads); 0 means one per CPU this process may run on.
  * @pin:       pin loop i's thread to the i-th CPU of the process's affinity mask (wrapping).
  * @main:      spawned as the first task of every loop (may be NULL); it gets @arg, and
- *             weft_loop_group_index() tells the loops apart.
+ *             weft_loopset_index() tells the loops apart.
  * @loop_opts: options for every loop (may be NULL).
  */
-struct weft_loop_group_opts {
+struct weft_loopset_opts {
 	unsigned nloops;
 	bool pin;
 	weft_task_fn main;
@@ -80,42 +57,41 @@ struct weft_loop_group_opts {
 };
 
 /*
- * weft_loop_group_start - create the loops on the calling thread (so a refused io_uring or a
+ * weft_loopset_start - create the loops on the calling thread (so a refused io_uring or a
  * lack of memory is reported here, with nothing left running), then start one thread per loop,
- * each spawning @main and running its loop until weft_loop_group_stop(). The loops accept posts
+ * each spawning @main and running its loop until weft_loopset_stop(). The loops accept posts
  * and weft_loop_call() as soon as this returns. Returns 0, -EINVAL (nloops > 4096), -ENOMEM,
  * -EAGAIN (no more threads), or weft_loop_new()'s errors. Thread-safe.
  */
-WEFT_API int weft_loop_group_start(weft_loop_group **groupp,
-				   const struct weft_loop_group_opts *opts);
+WEFT_API int weft_loopset_start(weft_loopset **groupp, const struct weft_loopset_opts *opts);
 
-/* weft_loop_group_size - how many loops the group runs (0 for NULL). Thread-safe. */
-WEFT_API unsigned weft_loop_group_size(const weft_loop_group *group);
+/* weft_loopset_size - how many loops the group runs (0 for NULL). Thread-safe. */
+WEFT_API unsigned weft_loopset_size(const weft_loopset *group);
 
-/* weft_loop_group_loop - loop @i of the group, or NULL if out of range. Thread-safe. */
-WEFT_API weft_loop *weft_loop_group_loop(const weft_loop_group *group, unsigned i);
+/* weft_loopset_loop - loop @i of the group, or NULL if out of range. Thread-safe. */
+WEFT_API weft_loop *weft_loopset_loop(const weft_loopset *group, unsigned i);
 
 /*
- * weft_loop_group_index - on a group's loop thread (in @main, its tasks, its callbacks): the
+ * weft_loopset_index - on a group's loop thread (in @main, its tasks, its callbacks): the
  * loop's index in its group; -1 on any other thread. Thread-safe.
  */
-WEFT_API int weft_loop_group_index(void);
+WEFT_API int weft_loopset_index(void);
 
 /*
- * weft_loop_group_wait - block the calling thread until every loop's @main has returned (at
+ * weft_loopset_wait - block the calling thread until every loop's @main has returned (at
  * once if there is no @main). The loops keep running. Returns 0 if every main returned >= 0,
  * else the first negative status; -EBUSY when called on a thread that runs a weft loop (it
  * would block that loop; wait from plain code). Thread-safe.
  */
-WEFT_API int weft_loop_group_wait(weft_loop_group *group);
+WEFT_API int weft_loopset_wait(weft_loopset *group);
 
 /*
- * weft_loop_group_stop - stop every loop, cancel and drain the tasks still running (as
+ * weft_loopset_stop - stop every loop, cancel and drain the tasks still running (as
  * weft_loop_close() does, on each loop's own thread), join the threads and free the group.
  * Returns 0 or the first error of a loop's close; -EBUSY from a thread running a weft loop
  * (nothing is stopped then). Thread-safe, but call it once.
  */
-WEFT_API int weft_loop_group_stop(weft_loop_group *group);
+WEFT_API int weft_loopset_stop(weft_loopset *group);
 
 #ifdef __cplusplus
 }
