@@ -50,7 +50,7 @@ objs = $(patsubst %.c,$(1)/obj/%.o,$(LIB_SRC)) $(patsubst %.S,$(1)/obj/%.o,$(LIB
 
 .PHONY: all lib tests examples perf check check-asan check-valgrind check-tsan check-aarch64 bench \
 	check-seccomp check-boundaries check-headers check-abi check-install shared-examples fuzz \
-	fuzz-build fuzz-merge check-thread-rules install \
+	fuzz-build fuzz-merge check-thread-rules check-alloc install \
 	uninstall deps \
 	format format-check clean help
 all: lib examples perf $(B_plain)/weft.pc
@@ -68,6 +68,7 @@ help:
 	@echo "make check-thread-rules  every public call states its thread rule; tests/test_threads.c"
 	@echo "                  covers each one that is not thread-safe"
 	@echo "make check-asan   the same under ASan+UBSan"
+	@echo "make check-alloc  sweep allocation failures over representative programs (ASan build)"
 	@echo "make check-valgrind  the suites under valgrind memcheck"
 	@echo "make check-tsan   the suites under ThreadSanitizer"
 	@echo "make check-aarch64  the aarch64 context switch under qemu-user (cross toolchain needed)"
@@ -215,6 +216,20 @@ check-asan: $(addprefix $(B_asan)/tests/,$(TESTS)) $(addprefix $(B_asan)/example
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run $(B_asan) "$(TESTS)" "$(RUN_PROGS)"
+
+# Allocation-failure injection (README "Tests"): tests/alloc_fail.c replaces the malloc family in
+# the ASan build's tests/alloc_sweep; tests/alloc_run fails each allocation in turn.
+ALLOC_SCENARIOS := echo copy queue pool timers sync dgram resolve threads
+# The interposer itself is not instrumented: the loader calls malloc before ASan is set up.
+$(B_asan)/obj/tests/alloc_fail.o: tests/alloc_fail.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -c $< -o $@
+$(B_asan)/tests/alloc_sweep: tests/alloc_sweep.c $(B_asan)/obj/tests/alloc_fail.o $(B_asan)/libweft.a
+	@mkdir -p $(@D)
+	$(CC) $(CF_asan) tests/alloc_sweep.c $(B_asan)/obj/tests/alloc_fail.o -o $@ \
+		$(B_asan)/libweft.a $(LD_asan) -ldl
+check-alloc: $(B_asan)/tests/alloc_sweep
+	@tests/alloc_run $(B_asan) "$(ALLOC_SCENARIOS)"
 
 check-valgrind: $(addprefix $(B_vg)/tests/,$(TESTS)) $(addprefix $(B_vg)/examples/,$(EXAMPLES)) \
 		$(B_vg)/tests/ctx_check

@@ -44,6 +44,9 @@ struct call {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done;
+	/* the records of its posts: start, cancel and done, each posted at most once */
+	struct weft__post posts[3];
+	atomic_int nposts;
 };
 
 static void call_unref(struct call *c)
@@ -57,11 +60,11 @@ static void call_unref(struct call *c)
 	weft__delete(c);
 }
 
-/* Posting must not fail where a lost post would strand a waiter: retry on -ENOMEM. */
-static void post_surely(weft_loop *loop, void (*fn)(void *), void *arg)
+/* Posting must not fail where a lost post would strand a waiter: the call holds the records
+ * (retrying weft_loop_post on -ENOMEM spun forever while memory stayed short). */
+static void post_surely(weft_loop *loop, void (*fn)(void *), struct call *c)
 {
-	while (weft_loop_post(loop, fn, arg))
-		;
+	weft__post_node(loop, &c->posts[atomic_fetch_add(&c->nposts, 1)], fn, c);
 }
 
 /* ---- on the caller's loop (fiber callers) ------------------------------------------------ */

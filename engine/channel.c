@@ -56,6 +56,7 @@ struct chan_wait {
 	struct weft__wait wait;
 	struct weft_loop *loop;
 	bool woken; /* the server's wake-up has reached us: touched only on our loop's thread */
+	struct weft__post post; /* that wake-up, from another thread */
 	/* plain threads */
 	pthread_cond_t *cv;
 	/* the server's list of fibers to wake once the mutex is dropped */
@@ -99,9 +100,8 @@ static void wake_fibers(struct chan_wait *w)
 		struct chan_wait *next = w->wake_next;
 		if (w->loop == self)
 			chan_woken(w); /* our own loop: the waiter can't run before we return */
-		else
-			while (weft_loop_post(w->loop, chan_woken, w))
-				; /* -ENOMEM: a lost wake-up would strand the waiter, so retry */
+		else /* a post that cannot fail: a lost wake-up would strand the waiter */
+			weft__post_node(w->loop, &w->post, chan_woken, w);
 		w = next;
 	}
 }

@@ -46,7 +46,8 @@ struct job {
 	bool delivered;
 	bool gave_up; /* the caller abandoned the job and was woken to return at once */
 	bool detach;
-	bool shielded; /* the engine's uninterruptible I/O (weft__executor_io) */
+	bool shielded;		/* the engine's uninterruptible I/O (weft__executor_io) */
+	struct weft__post post; /* delivers the end to the caller's loop */
 	/* plain-thread callers */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -97,9 +98,8 @@ static void job_delivered_at_caller(void *arg)
 static void job_deliver(struct job *j)
 {
 	if (j->caller_loop) {
-		/* A lost post would strand the caller: retry on -ENOMEM. */
-		while (weft_loop_post(j->caller_loop, job_delivered_at_caller, j))
-			;
+		/* A lost post would strand the caller: the job's own record cannot fail. */
+		weft__post_node(j->caller_loop, &j->post, job_delivered_at_caller, j);
 		return;
 	}
 	pthread_mutex_lock(&j->mu);

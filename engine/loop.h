@@ -175,6 +175,16 @@ void weft__debug_slow(struct weft_loop *loop, struct weft_task *task);
 void weft__debug_leftovers(struct weft_loop *loop);
 
 /* The inbox (post.c): run what other threads posted; before blocking, false if a post arrived. */
+struct weft__post {
+	struct weft__post *next;
+	void (*fn)(void *arg);
+	void *arg;
+	bool owned; /* weft_loop_post's own record, freed once run */
+};
+/* weft_loop_post with the poster's record: cannot fail, so a wake-up that must not be lost needs
+ * no retry loop (which spins forever while memory is short). @p stays valid until @fn runs. */
+void weft__post_node(struct weft_loop *loop, struct weft__post *p, void (*fn)(void *arg),
+		     void *arg);
 void weft__inbox_run(struct weft_loop *loop);
 bool weft__inbox_sleep(struct weft_loop *loop);
 void weft__posters_wait(struct weft_loop *loop);

@@ -18,21 +18,8 @@
 #include "loop.h"
 #include "sched.h"
 
-struct weft__post {
-	struct weft__post *next;
-	void (*fn)(void *arg);
-	void *arg;
-};
-
-int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
+static void push(struct weft_loop *loop, struct weft__post *p, void (*fn)(void *), void *arg)
 {
-	struct weft__post *p;
-
-	if (!loop || !fn)
-		return -EINVAL;
-	p = weft__new(struct weft__post);
-	if (!p)
-		return -ENOMEM;
 	p->fn = fn;
 	p->arg = arg;
 	/* Once the post is visible the loop may run it, finish and be closed while we still look
@@ -44,7 +31,26 @@ int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
 	if (atomic_load(&loop->sleeping))
 		loop->be->wake(loop, weft__loop());
 	atomic_fetch_sub_explicit(&loop->posters, 1, memory_order_release);
+}
+
+int weft_loop_post(weft_loop *loop, void (*fn)(void *), void *arg)
+{
+	struct weft__post *p;
+
+	if (!loop || !fn)
+		return -EINVAL;
+	p = weft__new(struct weft__post);
+	if (!p)
+		return -ENOMEM;
+	p->owned = true;
+	push(loop, p, fn, arg);
 	return 0;
+}
+
+void weft__post_node(struct weft_loop *loop, struct weft__post *p, void (*fn)(void *), void *arg)
+{
+	p->owned = false;
+	push(loop, p, fn, arg);
 }
 
 /* Before a loop is freed: let threads finish the weft_loop_post/stop calls they are inside.
@@ -78,8 +84,11 @@ void weft__inbox_run(struct weft_loop *loop)
 	}
 	while (fifo) {
 		struct weft__post *next = fifo->next;
+		bool owned = fifo->owned; /* a poster's record may be freed by its fn */
+
 		fifo->fn(fifo->arg);
-		weft__delete(fifo);
+		if (owned)
+			weft__delete(fifo);
 		fifo = next;
 	}
 }

@@ -167,6 +167,21 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Read and drop a payload of @len bytes there is no memory for: 0 or -1 (stream broken). */
+static int discard(int fd, size_t len)
+{
+	char buf[4096];
+
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (read_full(fd, buf, n))
+			return -1;
+		len -= n;
+	}
+	return 0;
+}
+
 /* One job: read its payload, call the function, send the reply. 0 or -1 (stream broken). */
 static int serve_one(int fd, const struct weft__proc_conf *conf, const struct weft__proc_hdr *req)
 {
@@ -177,12 +192,17 @@ static int serve_one(int fd, const struct weft__proc_conf *conf, const struct we
 
 	if (req->magic != WEFT__PROC_MAGIC || req->val < 0 || (size_t)req->val >= conf->nfuncs)
 		return -1; /* the parent validates both: this stream is not ours */
-	if (req->len && (!(in = malloc(req->len)) || read_full(fd, in, req->len))) {
+	if (req->len && !(in = malloc(req->len))) {
+		if (discard(fd, req->len))
+			return -1;
+		r = -ENOMEM; /* the job fails; the worker (and its stream) lives on */
+	} else if (req->len && read_full(fd, in, req->len)) {
 		free(in);
 		return -1;
+	} else {
+		r = conf->funcs[req->val].fn(in, req->len, &out, &outlen);
+		free(in);
 	}
-	r = conf->funcs[req->val].fn(in, req->len, &out, &outlen);
-	free(in);
 	fflush(NULL); /* a worker may be killed later: what it printed must be out */
 	rep.val = r;
 	rep.len = r >= 0 && out ? outlen : 0;

@@ -183,6 +183,24 @@ static int wait_all_cancelling(struct watchset *s, int outer)
 	return outer ? outer : r;
 }
 
+/* No memory to watch @tasks together: cancel them and wait for each in turn (which allocates
+ * nothing), so that the handles are consumed and no task outlives the call all the same. */
+static int gather_without_memory(weft_task **tasks, size_t n, int *statuses)
+{
+	for (size_t i = 0; i < n; i++) {
+		tasks[i]->joiners++; /* as weft_tasks_gather: a concurrent join must not free it */
+		weft_task_cancel(tasks[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		weft__task_wait_done(tasks[i], WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
+		if (statuses)
+			statuses[i] = tasks[i]->status;
+		tasks[i]->joiners--;
+		weft__task_consume(tasks[i]);
+	}
+	return -ENOMEM;
+}
+
 int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags)
 {
 	struct watchset s;
@@ -191,6 +209,8 @@ int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags
 	if (flags & ~WEFT_GATHER_FAIL_FAST)
 		return -EINVAL;
 	err = watch_start(&s, tasks, n, UNTIL_ALL, false);
+	if (err == -ENOMEM)
+		return gather_without_memory(tasks, n, statuses);
 	if (err)
 		return err;
 	s.fail_fast = flags & WEFT_GATHER_FAIL_FAST;

@@ -544,6 +544,56 @@ START_TEST(worker_exit)
 }
 END_TEST
 
+/* A worker with no memory for a job's payload fails that job with -ENOMEM and serves the next
+ * (it used to exit: the job failed with -ECHILD and the pool forked a replacement). */
+#define NOMEM_PAYLOAD (64u << 20)
+
+static void limit_memory(void *arg)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	/* room for small blocks, none for the payload */
+	setrlimit(RLIMIT_AS, &(struct rlimit){pages * (unsigned long)getpagesize() + (16u << 20),
+					      RLIM_INFINITY});
+}
+
+static int nomem_main(void *arg)
+{
+	weft_procpool *p = arg;
+	pid_t before = weft_procpool_pid(p, 0);
+	char *big = calloc(1, NOMEM_PAYLOAD);
+	int64_t pid;
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(weft_procpool_run(p, "xor", big, NOMEM_PAYLOAD, NULL, NULL), -ENOMEM);
+	free(big);
+	ck_assert_int_eq(run_i64(p, "pid", 0, &pid), 0);
+	ck_assert_int_eq(pid, before);
+	return 0;
+}
+
+START_TEST(worker_out_of_memory)
+{
+	struct weft_procpool_opts o = {.nworkers = 1, .init = limit_memory};
+	weft_procpool *p;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return; /* their allocators abort instead of returning NULL (make check-alloc covers ASan) */
+#endif
+	if (getenv("WEFT_VALGRIND"))
+		return; /* valgrind's address-space limit is its own */
+	ck_assert_int_eq(weft_procpool_new(&p, funcs, NFUNCS, &o), 0);
+	run_test(nomem_main, p);
+	weft_procpool_free(p);
+}
+END_TEST
+
 /* An idle worker killed from outside: the next job never reached it, so it runs on a fresh one. */
 static int killed_idle_main(void *arg)
 {
@@ -1034,6 +1084,7 @@ static Suite *process_suite(void)
 	tcase_add_test(pool, worker_abort);
 	tcase_add_test(pool, worker_segv);
 	tcase_add_test(pool, worker_exit);
+	tcase_add_test(pool, worker_out_of_memory);
 	tcase_add_test(pool, idle_worker_killed_outside);
 	tcase_add_test(pool, cancel_queued);
 	tcase_add_test(pool, timeout_queued);

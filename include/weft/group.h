@@ -30,7 +30,8 @@ extern "C" {
  * Returns 0 if every status is >= 0, else the first failure in completion order; -EINVAL for bad
  * arguments (unknown flags; a NULL, duplicate, detached or already-joined task; nothing is
  * consumed then), -EDEADLK if the calling task is among @tasks, -EPERM outside a fiber, -EXDEV
- * for a task of another loop.
+ * for a task of another loop, -ENOMEM (no memory to watch them: every task was cancelled and
+ * waited for, and is consumed).
  */
 WEFT_API int weft_tasks_gather(weft_task **tasks, size_t n, int *statuses, unsigned flags);
 

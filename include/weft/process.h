@@ -137,7 +137,8 @@ WEFT_API int weft_procpool_new(weft_procpool **poolp, const struct weft_proc_fun
  * the job; it is replaced), -ECANCELED / -ETIMEDOUT (see "Cancellation" above; also -ECANCELED
  * for queued jobs at a CANCEL_PENDING shutdown and running ones at a KILL shutdown), -EPIPE (the
  * pool is shut down), -EXDEV (the pool is busy with fibers of another loop), -EINVAL (NULL @pool
- * or @fn, @in NULL with @inlen > 0), -ENOMEM (no memory for the reply: the worker is replaced),
+ * or @fn, @in NULL with @inlen > 0), -ENOMEM (no memory for the reply: the worker is replaced;
+ * or the worker had none for @in: it serves the next job),
  * -EAGAIN or another fork() error (a replacement worker could not be started), -EPERM (not in a
  * fiber). Must run in a fiber. Not thread-safe.
  */
