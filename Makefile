@@ -15,7 +15,7 @@ ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I. -Iinclude -MMD -MP $(WARN)
-LIBS    := -luring -lpthread
+LIBS    := -luring -lssl -lcrypto -lpthread
 JEMALLOC:= -ljemalloc
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
@@ -167,9 +167,12 @@ check: check-boundaries check-headers check-abi check-install check-thread-rules
 
 # The examples linked to libweft.so as a user's program is (README "A complete program"): they
 # run against the shared library, and may use only what it exports (one backend is enough).
+# The TLS examples make their certificates with OpenSSL's API, so they link it as such a program
+# would.
 $(B_plain)/shared/examples/%: examples/%.c $(B_plain)/$(SONAME)
 	@mkdir -p $(@D)
-	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+	$(CC) $(CF_plain) $< -o $@ -L$(B_plain) -lweft -Wl,-rpath,'$$ORIGIN/../..' -lpthread \
+		$(if $(filter tls_%,$*),-lssl -lcrypto)
 shared-examples: $(addprefix $(B_plain)/shared/examples/,$(EXAMPLES))
 
 # README "ABI": the functions include/ declares = the names weft.map lists = what the .so exports.
@@ -317,7 +320,8 @@ uninstall:
 
 # ---- misc ----------------------------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config liburing-dev libjemalloc-dev check libsubunit-dev \
-	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang libclang-rt-14-dev
+	valgrind fio clang-format python3 node-llhttp nginx wrk gnuplot-nox clang libclang-rt-14-dev \
+	libssl-dev openssl
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
 

@@ -72,3 +72,8 @@ bool weft__loop_has_op(const struct weft_loop *loop, unsigned opcode)
 {
 	return weft__op_supported(loop, opcode);
 }
+
+bool weft__loop_debug(const struct weft_loop *loop)
+{
+	return loop && loop->debug;
+}

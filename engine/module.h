@@ -77,6 +77,9 @@ void *weft__loop_slot(const struct weft_loop *loop, const struct weft__slot_key 
 int weft__loop_slot_set(struct weft_loop *loop, const struct weft__slot_key *key, void *state,
 			void (*destroy)(struct weft_loop *loop, void *state));
 
+/* Whether @loop runs in debug mode (weft_loop_opts.debug, WEFT_DEBUG=1): modules say more. */
+bool weft__loop_debug(const struct weft_loop *loop);
+
 /* Whether @loop can run @opcode (the kernel's probe, or the readiness backend's table). */
 bool weft__loop_has_op(const struct weft_loop *loop, unsigned opcode);
 

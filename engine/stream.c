@@ -137,6 +137,11 @@ void *weft_stream_io(const weft_stream *s)
 	return s ? s->io : NULL;
 }
 
+const struct weft_stream_ops *weft_stream_transport(const weft_stream *s)
+{
+	return s ? s->ops : NULL;
+}
+
 size_t weft__stream_rbuf_cap(const weft_stream *s)
 {
 	return s->rcap;

@@ -25,27 +25,20 @@ static inline void http_copy(char *dst, size_t len, const char *src, size_t n)
 }
 
 /*
- * http_get - GET @path from @host:@port, naming the site @vhost in the Host header (NULL: @host),
- * body into @body (NUL-terminated, truncated to @len - 1). Returns the status code, or a
- * negative errno.
+ * http_request - GET @path over connected stream @st (plain or TLS), naming the site @vhost in
+ * the Host header, body into @body (NUL-terminated, truncated to @len - 1). Returns the status
+ * code, or a negative errno.
  */
-static inline int http_get(const char *host, uint16_t port, const char *vhost, const char *path,
-			   char *body, size_t len)
+static inline int http_request(weft_stream *st, const char *vhost, const char *path, char *body,
+			       size_t len)
 {
 	char line[HTTP_LINE_MAX];
-	weft_sock *sock;
-	weft_stream *st;
 	size_t got = 0;
-	int status = -EPROTO, err;
+	int status = -EPROTO, err = 0;
 	ssize_t n;
 
-	err = weft_tcp_connect_host(&sock, host, port);
-	if (err)
-		return err;
-	err = weft_sock_stream(sock, NULL, &st);
-	n = snprintf(line, sizeof(line), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path,
-		     vhost ? vhost : host);
-	if (!err && (n = weft_stream_write(st, line, (size_t)n)) < 0)
+	n = snprintf(line, sizeof(line), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, vhost);
+	if ((n = weft_stream_write(st, line, (size_t)n)) < 0)
 		err = (int)n;
 	/* Status line "HTTP/1.0 200 OK", headers up to an empty line, then the body up to EOF. */
 	if (!err && (n = weft_stream_read_line(st, line, sizeof(line) - 1, 0)) > 0) {
@@ -63,8 +56,28 @@ static inline int http_get(const char *host, uint16_t port, const char *vhost, c
 			err = 0;
 	}
 	body[got] = 0;
-	weft_sock_close(sock);
 	return err ? err : status;
+}
+
+/*
+ * http_get - GET @path from @host:@port, naming the site @vhost in the Host header (NULL: @host),
+ * body into @body (NUL-terminated, truncated to @len - 1). Returns the status code, or a
+ * negative errno.
+ */
+static inline int http_get(const char *host, uint16_t port, const char *vhost, const char *path,
+			   char *body, size_t len)
+{
+	weft_sock *sock;
+	weft_stream *st;
+	int err = weft_tcp_connect_host(&sock, host, port);
+
+	if (err)
+		return err;
+	err = weft_sock_stream(sock, NULL, &st);
+	if (!err)
+		err = http_request(st, vhost ? vhost : host, path, body, len);
+	weft_sock_close(sock);
+	return err;
 }
 
 /*

@@ -25,6 +25,7 @@
  *   weft/udp.h     UDP and datagram sockets, multicast
  *   weft/unix.h    Unix sockets, socketpair, passing descriptors
  *   weft/server.h  the server helper: a fiber per connection, limits, graceful shutdown
+ *   weft/tls.h     TLS client and server streams over sockets or any stream (OpenSSL 3)
  * `make check-headers` fails when a header of include/weft/ is missing from this list or the
  * includes below.
  */
@@ -53,5 +54,6 @@
 #include "weft/udp.h"
 #include "weft/unix.h"
 #include "weft/server.h"
+#include "weft/tls.h"
 
 #endif

@@ -28,6 +28,8 @@
 
 #include <weft.h>
 #include <weft/thread.h>
+#include <weft/tls.h>
+#include "examples/tls_cert.h"
 #include "check_main.h"
 
 /* Reasons for EXEMPT rows. */
@@ -77,6 +79,10 @@ static struct {
 	weft_sock *s1, *s2, *listener, *udp, *srv_listener;
 	weft_stream *stream;
 	weft_framer *framer;
+	weft_tls_ctx *tc, *ts; /* TLS client and server contexts */
+	weft_sock *t1, *t2;    /* a TLS connection: o.tls is its client side */
+	weft_stream *tls;
+	weft_task *tls_peer; /* its server side, open until @release is set */
 	weft_server *srv;
 	weft_sockaddr addr;
 	char buf[16];
@@ -301,6 +307,16 @@ static int serve(weft_sock *conn, void *arg)
 	FIBER(weft_stream_shutdown, weft_stream_shutdown(o.stream))                           \
 	EXEMPT(weft_stream_written, NO_STATUS)                                                \
 	EXEMPT(weft_stream_io, NO_STATUS)                                                     \
+	EXEMPT(weft_stream_transport, NO_STATUS)                                              \
+	/* tls.h */                                                                           \
+	FIBER(weft_tls_client, weft_tls_client(&stream, o.s2, o.tc, NULL))                    \
+	FIBER(weft_tls_server, weft_tls_server(&stream, o.s2, o.ts, NULL))                    \
+	FIBER(weft_tls_client_stream, weft_tls_client_stream(&stream, o.stream, o.tc, NULL))  \
+	FIBER(weft_tls_server_stream, weft_tls_server_stream(&stream, o.stream, o.ts, NULL))  \
+	CALL(weft_tls_abort, weft_tls_abort(o.tls))                                           \
+	FIBER(weft_tls_sendfile, weft_tls_sendfile(o.tls, 0, 0, 1))                           \
+	CALL(weft_tls_info, weft_tls_info(o.tls, &tls_info))                                  \
+	EXEMPT(weft_tls_error, NO_STATUS)                                                     \
 	EXEMPT(weft_framer_new, NEW_OBJ)                                                      \
 	FIBER(weft_framer_next, weft_framer_next(o.framer, &frame))                           \
 	FIBER(weft_framer_read, weft_framer_read(o.framer, o.buf, 8, NULL))                   \
@@ -422,6 +438,7 @@ static unsigned u1, u2;
 static int st, fd, fd0;
 static struct iovec iov = {.iov_base = "x", .iov_len = 1};
 static struct weft_frame frame;
+static struct weft_tls_info tls_info;
 static const struct weft_frame_spec spec = {
     .kind = WEFT_FRAME_DELIM, .max = 64, .delim = "\n", .delim_len = 1};
 
@@ -486,6 +503,51 @@ static int holder(void *arg)
 	return r;
 }
 
+/* The server side of o.tls, kept open until the test is over. */
+static int tls_peer(void *arg)
+{
+	weft_stream *peer;
+	int r = weft_tls_server(&peer, o.t2, o.ts, NULL);
+
+	if (r)
+		return r;
+	r = weft_event_wait(o.release);
+	weft_stream_close(peer);
+	return r;
+}
+
+/* A TLS connection on loop A (self-signed certificate, a client that accepts it). */
+static void tls_setup(void)
+{
+	struct tls_cert cert;
+
+	ck_assert(tls_cert_make(&cert, "localhost", NULL, false, NULL, -60, 3600));
+	ck_assert_int_eq(
+	    weft_tls_ctx_new(&o.ts, &(struct weft_tls_ctx_opts){.flags = WEFT_TLS_SERVER,
+								.cert_pem = cert.cert_pem,
+								.key_pem = cert.key_pem}),
+	    0);
+	ck_assert_int_eq(
+	    weft_tls_ctx_new(&o.tc, &(struct weft_tls_ctx_opts){.flags = WEFT_TLS_NO_VERIFY}), 0);
+	tls_cert_free(&cert);
+	ck_assert_int_eq(weft_unix_socketpair(SOCK_STREAM, &o.t1, &o.t2), 0);
+	ck_assert_int_eq(weft_task_spawn(&o.tls_peer, tls_peer, NULL, NULL), 0);
+	ck_assert_int_eq(weft_tls_client(&o.tls, o.t1, o.tc, NULL), 0);
+}
+
+static void tls_teardown(void)
+{
+	int status;
+
+	ck_assert_int_eq(weft_task_join(o.tls_peer, &status), 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(weft_stream_close(o.tls), 0);
+	ck_assert_int_eq(weft_sock_close(o.t1), 0);
+	ck_assert_int_eq(weft_sock_close(o.t2), 0);
+	weft_tls_ctx_free(o.tc);
+	weft_tls_ctx_free(o.ts);
+}
+
 static int setup(void *arg)
 {
 	weft_sockaddr local;
@@ -511,6 +573,7 @@ static int setup(void *arg)
 	ck_assert_int_eq(weft_server_start(&o.srv, o.srv_listener, serve, NULL, NULL), 0);
 	ck_assert_int_eq(weft_udp_open(&o.udp, &local, NULL, 0), 0);
 	ck_assert_int_eq(weft_addr_inet(&o.addr, "239.1.2.3", 9), 0);
+	tls_setup();
 	return weft_yield(); /* the holder opens its group and scope */
 }
 
@@ -521,6 +584,7 @@ static int teardown(void *arg)
 	ck_assert_int_eq(weft_event_set(o.release), 0);
 	ck_assert_int_eq(weft_task_join(o.holder, &status), 0);
 	ck_assert_int_eq(status, 0);
+	tls_teardown();
 	ck_assert_int_eq(weft_event_set(o.gate), 0);
 	ck_assert_int_eq(weft_task_join(o.task, &status), 0);
 	ck_assert_int_eq(status, 0);

@@ -191,6 +191,10 @@ WEFT_API uint64_t weft_stream_written(const weft_stream *stream);
 /* weft_stream_io - the transport pointer given to weft_stream_new(). */
 WEFT_API void *weft_stream_io(const weft_stream *stream);
 
+/* weft_stream_transport - the ops given to weft_stream_new(): tells which kind of transport a
+ * stream runs on (TLS uses it to recognise its own streams). NULL for NULL. Not thread-safe. */
+WEFT_API const struct weft_stream_ops *weft_stream_transport(const weft_stream *stream);
+
 #ifdef __cplusplus
 }
 #endif
