@@ -38,6 +38,7 @@ struct weft__start {
 	struct weft__wait wait;
 	struct weft_task *child;
 	void *value;
+	int status; /* the child's, if it returned first: its record is gone by the time we run */
 	bool started;
 	bool returned;
 };
@@ -142,6 +143,7 @@ static void record_failure(struct weft_group *g, struct weft_task *t)
 static void start_child_done(struct weft__start *st)
 {
 	st->returned = true;
+	st->status = st->child->status;
 	st->child->start = NULL;
 	weft__wake(st->wait.task);
 }
@@ -206,7 +208,7 @@ int weft_group_start(weft_group *g, weft_task_fn fn, void *arg, const struct wef
 	if (r)
 		return r;
 	if (st.returned)
-		return st.child->status < 0 ? st.child->status : -ECHILD;
+		return st.status < 0 ? st.status : -ECHILD;
 	if (value)
 		*value = st.value;
 	return 0;

@@ -1336,6 +1336,34 @@ static int m_group_errors(void *arg)
 	return 0;
 }
 
+/* Yields once, then spawns a task: by then the record of a task that just returned is free for
+ * reuse. */
+static int spawn_after_yield(void *arg)
+{
+	ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, fail_now, (void *)0, NULL), 0);
+	return 0;
+}
+
+/* The child fails before it reports, and its record is reused before the starter runs: the
+ * starter still gets the child's status (it read the freed record and said -ECHILD). */
+static int m_start_fail_then_reuse(void *arg)
+{
+	weft_group *g;
+
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, spawn_after_yield, NULL, NULL), 0);
+	ck_assert_int_eq(weft_group_start(g, fail_now, (void *)(intptr_t)-EIO, NULL, NULL), -EIO);
+	ck_assert_int_eq(weft_group_close(g), 0);
+	return 0;
+}
+
+START_TEST(group_start_child_freed_before_starter_runs)
+{
+	ck_assert_int_eq(run_main(m_start_fail_then_reuse, NULL), 0);
+}
+END_TEST
+
 START_TEST(group_all_errors)
 {
 	ck_assert_int_eq(run_main(m_group_errors, NULL), 0);
@@ -1525,6 +1553,7 @@ static Suite *group_suite(void)
 	tcase_add_test(tc, group_children_inherit_scopes);
 	tcase_add_test(tc, group_start);
 	tcase_add_test(tc, group_all_errors);
+	tcase_add_test(tc, group_start_child_freed_before_starter_runs);
 	tcase_add_test(tc, wait_for_zero_timeout);
 	tcase_add_test(tc, join_many_and_gather);
 	suite_add_tcase(s, tc);
