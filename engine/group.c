@@ -115,15 +115,11 @@ void weft_group_cancel(weft_group *g)
 	weft__scope_cancel(&g->scope); /* reaches the children through their scopes */
 }
 
-/* A child's error is the group's failure unless it is only the group's own cancellation or the
- * deadline of a scope around it arriving in the child. */
+/* A child's error is the group's failure unless it is only the group's own cancellation, one of
+ * a scope around it, or the deadline of a scope around it, arriving in the child. */
 static bool is_failure(struct weft_group *g, int status)
 {
-	if (status >= 0)
-		return false;
-	if (status == -ECANCELED && g->cancelling)
-		return false;
-	return status != weft__scope_status(&g->scope);
+	return status < 0 && !weft__scope_explains(&g->scope, status);
 }
 
 static void record_failure(struct weft_group *g, struct weft_task *t)

@@ -65,14 +65,16 @@ int64_t weft__task_deadline(const struct weft_task *t)
 	return deadline_from(t->scope);
 }
 
-int weft__scope_status(const struct weft__scope *s)
+bool weft__scope_explains(const struct weft__scope *s, int status)
 {
 	int64_t d;
 
-	if (cancelled_from(s, s->task))
-		return -ECANCELED;
+	if (status == -ECANCELED)
+		return cancelled_from(s, s->task);
+	if (status != -ETIMEDOUT)
+		return false;
 	d = deadline_from(s);
-	return d != WEFT_FOREVER && weft_now() >= d ? -ETIMEDOUT : 0;
+	return d != WEFT_FOREVER && weft_now() >= d;
 }
 
 int weft__checkpoint_scoped(struct weft_task *t)
