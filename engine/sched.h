@@ -45,6 +45,9 @@ static inline void weft__wait_init(struct weft__wait *w, const char *what,
 
 /* Park flags. */
 #define WEFT__PARK_NO_DEADLINE (1u << 0) /* don't arm the scope deadline (uninterruptible waits) */
+/* An interrupt is not (yet) the call's result: the caller marks the catching scope itself
+ * (weft__scope_caught) if it does return the interrupt's reason. */
+#define WEFT__PARK_NO_CATCH (1u << 1)
 
 /*
  * weft__park - block the current task until weft__wake(). @until: wake normally at that time

@@ -232,11 +232,14 @@ int weft_task_join(weft_task *t, int *status)
 	if (t->state != WEFT_TASK_DONE) {
 		err = weft__checkpoint(weft__current());
 		if (!err)
-			err = weft__task_wait_done(t, WEFT_FOREVER, 0);
+			err = weft__task_wait_done(t, WEFT_FOREVER, WEFT__PARK_NO_CATCH);
 		/* Interrupted, but @t returned meanwhile: the result is there, take it (and another
-		 * consumer may already count on this join to free the handle). */
-		if (err && t->state != WEFT_TASK_DONE)
+		 * consumer may already count on this join to free the handle). Only an interrupt
+		 * the join returns is caught by a scope. */
+		if (err && t->state != WEFT_TASK_DONE) {
+			weft__scope_caught(weft__current(), err);
 			return err;
+		}
 	}
 	if (status)
 		*status = t->status;
