@@ -237,7 +237,9 @@ static int group_wait(struct weft_group *g, struct weft_task *t)
 	struct weft__wait w;
 	int outer;
 
-	if (g->alive) { /* the group's scope stays on the opener's chain: cancels reach through it */
+	/* The group's scope stays on the opener's chain: cancels reach through it. A while: a task
+	 * may spawn a child after the last one woke us, before we run. */
+	while (g->alive) {
 		weft__wait_init(&w, "group", NULL);
 		g->closer = &w;
 		weft__park(&w, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);

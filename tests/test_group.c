@@ -1427,6 +1427,51 @@ START_TEST(group_timeout_not_failure_after_cancel)
 }
 END_TEST
 
+struct late_spawn {
+	weft_group *g;
+	bool first_returning, second_ran;
+};
+
+static int set_flag_and_return(void *arg)
+{
+	*(bool *)arg = true;
+	return 0;
+}
+
+/* A task outside the group: once the group's only child has returned (and so woken the closer),
+ * spawns another child before the closer runs. */
+static int spawn_into_closing(void *arg)
+{
+	struct late_spawn *ls = arg;
+
+	while (!ls->first_returning)
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_group_spawn(ls->g, set_flag_and_return, &ls->second_ran, NULL), 0);
+	return 0;
+}
+
+/* The close was woken with no child left, but a child arrived before it ran: close waits for
+ * it too (it freed the group under the child). */
+static int m_spawn_while_close_wakes(void *arg)
+{
+	struct late_spawn ls = {0};
+	weft_task *x;
+
+	ck_assert_int_eq(weft_group_open(&ls.g), 0);
+	ck_assert_int_eq(weft_group_spawn(ls.g, set_flag_and_return, &ls.first_returning, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&x, spawn_into_closing, &ls, NULL), 0);
+	ck_assert_int_eq(weft_group_close(ls.g), 0);
+	ck_assert(ls.second_ran);
+	ck_assert_int_eq(join_ok(x), 0);
+	return 0;
+}
+
+START_TEST(group_spawn_while_close_wakes)
+{
+	ck_assert_int_eq(run_main(m_spawn_while_close_wakes, NULL), 0);
+}
+END_TEST
+
 START_TEST(group_all_errors)
 {
 	ck_assert_int_eq(run_main(m_group_errors, NULL), 0);
@@ -1616,6 +1661,7 @@ static Suite *group_suite(void)
 	tcase_add_test(tc, group_children_inherit_scopes);
 	tcase_add_test(tc, group_start);
 	tcase_add_test(tc, group_all_errors);
+	tcase_add_test(tc, group_spawn_while_close_wakes);
 	tcase_add_test(tc, group_start_child_freed_before_starter_runs);
 	tcase_add_test(tc, group_timeout_not_failure_after_cancel);
 	tcase_add_test(tc, wait_for_zero_timeout);
