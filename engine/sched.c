@@ -219,8 +219,8 @@ int weft__park(struct weft__wait *w, int64_t until, unsigned flags)
 	t->park = NULL;
 	if (weft__timer_armed(&pf.timer))
 		weft__timer_disarm(loop, &pf.timer);
-	if (__builtin_expect(w->reason && t->scope, 0) && !(flags & WEFT__PARK_NO_CATCH))
-		weft__scope_caught(t, w->reason);
+	if (__builtin_expect(w->reason && t->scope, 0))
+		t->caught = weft__scope_caught(t, w->reason);
 	return w->reason;
 }
 

@@ -45,9 +45,6 @@ static inline void weft__wait_init(struct weft__wait *w, const char *what,
 
 /* Park flags. */
 #define WEFT__PARK_NO_DEADLINE (1u << 0) /* don't arm the scope deadline (uninterruptible waits) */
-/* An interrupt is not (yet) the call's result: the caller marks the catching scope itself
- * (weft__scope_caught) if it does return the interrupt's reason. */
-#define WEFT__PARK_NO_CATCH (1u << 1)
 
 /*
  * weft__park - block the current task until weft__wake(). @until: wake normally at that time
@@ -76,8 +73,13 @@ int64_t weft__task_deadline(const struct weft_task *task);
 void weft__park_rearm(struct weft_task *task);
 
 /* @task's checkpoint or park ends with @reason (-ECANCELED / -ETIMEDOUT): mark the scope of its
- * own that catches it, if any (scope.c). */
-void weft__scope_caught(struct weft_task *task, int reason);
+ * own that catches it, if any (scope.c). Returns that scope if it was not marked before. */
+struct weft__scope *weft__scope_caught(struct weft_task *task, int reason);
+
+/* @task's last park was interrupted, but what it waited for completed all the same and the call
+ * returns that result (data read is never thrown away): the scope the park marked as catching
+ * the interrupt caught nothing after all (scope.c). */
+void weft__park_result_stands(struct weft_task *task);
 
 /* Interrupt helper for waits whose only job is to wake the task. */
 void weft__wait_interrupt_wake(struct weft__wait *w);

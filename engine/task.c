@@ -72,6 +72,7 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	t->wait = NULL;
 	t->scope = t->base = NULL;
 	t->park = NULL;
+	t->caught = NULL;
 	t->start = NULL;
 	t->started = t->detached = t->consumed = t->mark = false;
 	t->joiners = 0;
@@ -232,14 +233,13 @@ int weft_task_join(weft_task *t, int *status)
 	if (t->state != WEFT_TASK_DONE) {
 		err = weft__checkpoint(weft__current());
 		if (!err)
-			err = weft__task_wait_done(t, WEFT_FOREVER, WEFT__PARK_NO_CATCH);
+			err = weft__task_wait_done(t, WEFT_FOREVER, 0);
 		/* Interrupted, but @t returned meanwhile: the result is there, take it (and another
-		 * consumer may already count on this join to free the handle). Only an interrupt
-		 * the join returns is caught by a scope. */
-		if (err && t->state != WEFT_TASK_DONE) {
-			weft__scope_caught(weft__current(), err);
+		 * consumer may already count on this join to free the handle). */
+		if (err && t->state != WEFT_TASK_DONE)
 			return err;
-		}
+		if (err)
+			weft__park_result_stands(weft__current());
 	}
 	if (status)
 		*status = t->status;
