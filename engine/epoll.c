@@ -175,8 +175,12 @@ static int run_ready(struct weft_loop *loop, struct weft__op *op, const struct w
 		dir = in ? splice_dir(op, rec, in, &wait_rec, &wait_fd) : d->dir;
 		rec->ready &= (uint8_t)~d->dir;
 		parked = true;
-		if ((err = op_park(loop, op, wait_rec, wait_fd, dir, shielded)))
-			return op->done ? op->res : err;
+		if ((err = op_park(loop, op, wait_rec, wait_fd, dir, shielded))) {
+			if (!op->done)
+				return err;
+			weft__park_result_stands(loop->current); /* its last try got something */
+			return op->res;
+		}
 	}
 	if (drained(rec, &op->sqe, fd, r))
 		rec->ready &= (uint8_t)~WEFT__DIR_IN;

@@ -38,6 +38,7 @@ struct weft__start {
 	struct weft__wait wait;
 	struct weft_task *child;
 	void *value;
+	int status; /* the child's, if it returned first: its record is gone by the time we run */
 	bool started;
 	bool returned;
 };
@@ -114,15 +115,11 @@ void weft_group_cancel(weft_group *g)
 	weft__scope_cancel(&g->scope); /* reaches the children through their scopes */
 }
 
-/* A child's error is the group's failure unless it is only the group's own cancellation or the
- * deadline of a scope around it arriving in the child. */
+/* A child's error is the group's failure unless it is only the group's own cancellation, one of
+ * a scope around it, or the deadline of a scope around it, arriving in the child. */
 static bool is_failure(struct weft_group *g, int status)
 {
-	if (status >= 0)
-		return false;
-	if (status == -ECANCELED && g->cancelling)
-		return false;
-	return status != weft__scope_status(&g->scope);
+	return status < 0 && !weft__scope_explains(&g->scope, status);
 }
 
 static void record_failure(struct weft_group *g, struct weft_task *t)
@@ -142,6 +139,7 @@ static void record_failure(struct weft_group *g, struct weft_task *t)
 static void start_child_done(struct weft__start *st)
 {
 	st->returned = true;
+	st->status = st->child->status;
 	st->child->start = NULL;
 	weft__wake(st->wait.task);
 }
@@ -206,7 +204,7 @@ int weft_group_start(weft_group *g, weft_task_fn fn, void *arg, const struct wef
 	if (r)
 		return r;
 	if (st.returned)
-		return st.child->status < 0 ? st.child->status : -ECHILD;
+		return st.status < 0 ? st.status : -ECHILD;
 	if (value)
 		*value = st.value;
 	return 0;
@@ -239,7 +237,9 @@ static int group_wait(struct weft_group *g, struct weft_task *t)
 	struct weft__wait w;
 	int outer;
 
-	if (g->alive) { /* the group's scope stays on the opener's chain: cancels reach through it */
+	/* The group's scope stays on the opener's chain: cancels reach through it. A while: a task
+	 * may spawn a child after the last one woke us, before we run. */
+	while (g->alive) {
 		weft__wait_init(&w, "group", NULL);
 		g->closer = &w;
 		weft__park(&w, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);

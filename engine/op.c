@@ -96,6 +96,8 @@ static int ring_wait(struct weft_loop *loop, struct weft__op *op, struct io_urin
 	 * (perhaps racing the cancel) and its result stands - data read is never thrown away. */
 	if (op->wait.reason && (op->res == -ECANCELED || op->res == -EINTR))
 		return op->wait.reason;
+	if (op->wait.reason)
+		weft__park_result_stands(loop->current);
 	return op->res;
 }
 

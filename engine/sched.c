@@ -220,7 +220,7 @@ int weft__park(struct weft__wait *w, int64_t until, unsigned flags)
 	if (weft__timer_armed(&pf.timer))
 		weft__timer_disarm(loop, &pf.timer);
 	if (__builtin_expect(w->reason && t->scope, 0))
-		weft__scope_caught(t, w->reason);
+		t->caught = weft__scope_caught(t, w->reason);
 	return w->reason;
 }
 

@@ -73,8 +73,13 @@ int64_t weft__task_deadline(const struct weft_task *task);
 void weft__park_rearm(struct weft_task *task);
 
 /* @task's checkpoint or park ends with @reason (-ECANCELED / -ETIMEDOUT): mark the scope of its
- * own that catches it, if any (scope.c). */
-void weft__scope_caught(struct weft_task *task, int reason);
+ * own that catches it, if any (scope.c). Returns that scope if it was not marked before. */
+struct weft__scope *weft__scope_caught(struct weft_task *task, int reason);
+
+/* @task's last park was interrupted, but what it waited for completed all the same and the call
+ * returns that result (data read is never thrown away): the scope the park marked as catching
+ * the interrupt caught nothing after all (scope.c). */
+void weft__park_result_stands(struct weft_task *task);
 
 /* Interrupt helper for waits whose only job is to wake the task. */
 void weft__wait_interrupt_wake(struct weft__wait *w);

@@ -65,14 +65,16 @@ int64_t weft__task_deadline(const struct weft_task *t)
 	return deadline_from(t->scope);
 }
 
-int weft__scope_status(const struct weft__scope *s)
+bool weft__scope_explains(const struct weft__scope *s, int status)
 {
 	int64_t d;
 
-	if (cancelled_from(s, s->task))
-		return -ECANCELED;
+	if (status == -ECANCELED)
+		return cancelled_from(s, s->task);
+	if (status != -ETIMEDOUT)
+		return false;
 	d = deadline_from(s);
-	return d != WEFT_FOREVER && weft_now() >= d ? -ETIMEDOUT : 0;
+	return d != WEFT_FOREVER && weft_now() >= d;
 }
 
 int weft__checkpoint_scoped(struct weft_task *t)
@@ -91,14 +93,14 @@ int weft__checkpoint_scoped(struct weft_task *t)
 
 /* trio's rule: the outermost source of the error (a cancelled or expired scope, or a task-wide
  * cancellation) catches it, up to a shield. Mark it if it is a scope of @t's own. */
-void weft__scope_caught(struct weft_task *t, int reason)
+struct weft__scope *weft__scope_caught(struct weft_task *t, int reason)
 {
 	const struct weft_task *owner = t;
 	struct weft__scope *outermost = NULL, *s;
 	int64_t now = weft_now();
 
 	if (reason != -ECANCELED && reason != -ETIMEDOUT)
-		return;
+		return NULL;
 	for (s = t->scope; s; s = s->parent) {
 		if (s->task != owner) {
 			if (owner->cancel_requested)
@@ -112,8 +114,18 @@ void weft__scope_caught(struct weft_task *t, int reason)
 	}
 	if (!s && owner->cancel_requested)
 		outermost = NULL;
-	if (outermost && outermost->task == t)
-		outermost->flags |= WEFT__SCOPE_CAUGHT;
+	if (!outermost || outermost->task != t || (outermost->flags & WEFT__SCOPE_CAUGHT))
+		return NULL;
+	outermost->flags |= WEFT__SCOPE_CAUGHT;
+	return outermost;
+}
+
+void weft__park_result_stands(struct weft_task *t)
+{
+	/* Set by that very park: it had a reason, and the task has not left a scope since. */
+	if (t->caught)
+		t->caught->flags &= ~WEFT__SCOPE_CAUGHT;
+	t->caught = NULL;
 }
 
 void weft__scope_push(struct weft_task *t, struct weft__scope *s, int64_t deadline, unsigned flags)
@@ -131,6 +143,8 @@ int weft__scope_pop(struct weft_task *t, struct weft__scope *s)
 		return -EINVAL;
 	t->scope = s->parent;
 	s->flags &= ~WEFT__SCOPE_OPEN;
+	if (t->caught == s)
+		t->caught = NULL; /* it may be gone by the next park */
 	if (!(s->flags & WEFT__SCOPE_CAUGHT))
 		return 0;
 	return (s->flags & WEFT__SCOPE_CANCELLED) ? -ECANCELED : -ETIMEDOUT;

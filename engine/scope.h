@@ -37,8 +37,10 @@ int weft__scope_pop(struct weft_task *task, struct weft__scope *s);
 void weft__scope_cancel(struct weft__scope *s);
 /* @s changed its deadline, shield or cancellation: bring every task parked under it up to date. */
 void weft__scope_changed(struct weft__scope *s);
-/* What a blocking call at @s would get from the scopes: 0, -ECANCELED or -ETIMEDOUT. */
-int weft__scope_status(const struct weft__scope *s);
+/* Whether the scopes at @s explain @status: -ECANCELED while a cancellation reaches @s, or
+ * -ETIMEDOUT past its deadline (each on its own: a cancellation on top of an expired deadline
+ * still explains a -ETIMEDOUT returned for the deadline). */
+bool weft__scope_explains(const struct weft__scope *s, int status);
 /* @task was cancelled: interrupt it, and the group children living under its scopes. */
 void weft__task_cancelled(struct weft_task *task);
 

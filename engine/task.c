@@ -72,6 +72,7 @@ int weft__task_spawn(struct weft_loop *loop, struct weft_task **taskp, weft_task
 	t->wait = NULL;
 	t->scope = t->base = NULL;
 	t->park = NULL;
+	t->caught = NULL;
 	t->start = NULL;
 	t->started = t->detached = t->consumed = t->mark = false;
 	t->joiners = 0;
@@ -237,6 +238,8 @@ int weft_task_join(weft_task *t, int *status)
 		 * consumer may already count on this join to free the handle). */
 		if (err && t->state != WEFT_TASK_DONE)
 			return err;
+		if (err)
+			weft__park_result_stands(weft__current());
 	}
 	if (status)
 		*status = t->status;

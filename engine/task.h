@@ -33,8 +33,9 @@ struct weft_task {
 	struct weft__scope *scope; /* innermost open scope (a group child: its group's, at least) */
 	struct weft__scope *base; /* a group child's group scope, else NULL: scopes below are its */
 	struct weft__park *park;  /* its park timer while parked (sched.c) */
-	struct weft__start *start; /* the weft_group_start() waiting for it to report, or NULL */
-	uint8_t state;		   /* enum weft_task_state */
+	struct weft__scope *caught; /* the scope its last interrupted park newly marked caught */
+	struct weft__start *start;  /* the weft_group_start() waiting for it to report, or NULL */
+	uint8_t state;		    /* enum weft_task_state */
 	bool started;
 	bool cancel_requested;
 	bool detached;

@@ -1336,6 +1336,142 @@ static int m_group_errors(void *arg)
 	return 0;
 }
 
+/* Yields once, then spawns a task: by then the record of a task that just returned is free for
+ * reuse. */
+static int spawn_after_yield(void *arg)
+{
+	ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, fail_now, (void *)0, NULL), 0);
+	return 0;
+}
+
+/* The child fails before it reports, and its record is reused before the starter runs: the
+ * starter still gets the child's status (it read the freed record and said -ECHILD). */
+static int m_start_fail_then_reuse(void *arg)
+{
+	weft_group *g;
+
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_task_spawn(NULL, spawn_after_yield, NULL, NULL), 0);
+	ck_assert_int_eq(weft_group_start(g, fail_now, (void *)(intptr_t)-EIO, NULL, NULL), -EIO);
+	ck_assert_int_eq(weft_group_close(g), 0);
+	return 0;
+}
+
+START_TEST(group_start_child_freed_before_starter_runs)
+{
+	ck_assert_int_eq(run_main(m_start_fail_then_reuse, NULL), 0);
+}
+END_TEST
+
+struct late {
+	bool a_shielded, b_failed;
+};
+
+/* Times out with the scope around the group, cleans up in a shield until its sibling has failed
+ * (and so cancelled the group), then returns the timeout. */
+static int timeout_then_cleanup(void *arg)
+{
+	struct late *l = arg;
+	weft_scope sh;
+	int r = weft_sleep(LONG_SLEEP);
+
+	ck_assert_int_eq(weft_scope_enter(&sh, WEFT_FOREVER, WEFT_SCOPE_SHIELD), 0);
+	l->a_shielded = true;
+	while (!l->b_failed)
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_scope_exit(&sh), 0);
+	return r;
+}
+
+/* Times out too, but its cleanup fails: a real failure of the group. */
+static int timeout_then_fail(void *arg)
+{
+	struct late *l = arg;
+	weft_scope sh;
+
+	ck_assert_int_eq(weft_sleep(LONG_SLEEP), -ETIMEDOUT);
+	ck_assert_int_eq(weft_scope_enter(&sh, WEFT_FOREVER, WEFT_SCOPE_SHIELD), 0);
+	while (!l->a_shielded)
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_scope_exit(&sh), 0);
+	l->b_failed = true;
+	return -EIO;
+}
+
+/* A child that returns the deadline of a scope around the group is not a failure, even if the
+ * group was cancelled meanwhile (it was one: -ETIMEDOUT was compared with -ECANCELED, the
+ * combined status of the group's scopes). */
+static int m_timeout_after_group_cancel(void *arg)
+{
+	struct weft_group_error e[2];
+	struct late l = {0};
+	weft_group *g;
+	weft_scope s;
+	size_t n = 0;
+
+	ck_assert_int_eq(weft_scope_enter(&s, weft_now() + 5 * WEFT_MSEC, 0), 0);
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_spawn(g, timeout_then_cleanup, &l, NULL), 0);
+	ck_assert_int_eq(weft_group_spawn(g, timeout_then_fail, &l, NULL), 0);
+	ck_assert_int_eq(weft_group_close_errors(g, e, 2, &n), -EIO);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(e[0].status, -EIO);
+	ck_assert_int_eq(weft_scope_exit(&s), -ETIMEDOUT);
+	return 0;
+}
+
+START_TEST(group_timeout_not_failure_after_cancel)
+{
+	ck_assert_int_eq(run_main(m_timeout_after_group_cancel, NULL), 0);
+}
+END_TEST
+
+struct late_spawn {
+	weft_group *g;
+	bool first_returning, second_ran;
+};
+
+static int set_flag_and_return(void *arg)
+{
+	*(bool *)arg = true;
+	return 0;
+}
+
+/* A task outside the group: once the group's only child has returned (and so woken the closer),
+ * spawns another child before the closer runs. */
+static int spawn_into_closing(void *arg)
+{
+	struct late_spawn *ls = arg;
+
+	while (!ls->first_returning)
+		ck_assert_int_eq(weft_yield(), 0);
+	ck_assert_int_eq(weft_group_spawn(ls->g, set_flag_and_return, &ls->second_ran, NULL), 0);
+	return 0;
+}
+
+/* The close was woken with no child left, but a child arrived before it ran: close waits for
+ * it too (it freed the group under the child). */
+static int m_spawn_while_close_wakes(void *arg)
+{
+	struct late_spawn ls = {0};
+	weft_task *x;
+
+	ck_assert_int_eq(weft_group_open(&ls.g), 0);
+	ck_assert_int_eq(weft_group_spawn(ls.g, set_flag_and_return, &ls.first_returning, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&x, spawn_into_closing, &ls, NULL), 0);
+	ck_assert_int_eq(weft_group_close(ls.g), 0);
+	ck_assert(ls.second_ran);
+	ck_assert_int_eq(join_ok(x), 0);
+	return 0;
+}
+
+START_TEST(group_spawn_while_close_wakes)
+{
+	ck_assert_int_eq(run_main(m_spawn_while_close_wakes, NULL), 0);
+}
+END_TEST
+
 START_TEST(group_all_errors)
 {
 	ck_assert_int_eq(run_main(m_group_errors, NULL), 0);
@@ -1525,6 +1661,9 @@ static Suite *group_suite(void)
 	tcase_add_test(tc, group_children_inherit_scopes);
 	tcase_add_test(tc, group_start);
 	tcase_add_test(tc, group_all_errors);
+	tcase_add_test(tc, group_spawn_while_close_wakes);
+	tcase_add_test(tc, group_start_child_freed_before_starter_runs);
+	tcase_add_test(tc, group_timeout_not_failure_after_cancel);
 	tcase_add_test(tc, wait_for_zero_timeout);
 	tcase_add_test(tc, join_many_and_gather);
 	suite_add_tcase(s, tc);

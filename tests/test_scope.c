@@ -2,7 +2,9 @@
 /* Cancel scopes and deadlines: weft_scope_*, weft_deadline, weft_checkpoint. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "weft.h"
 
@@ -781,6 +783,108 @@ static int m_checkpoint_values(void *arg)
 	return 0;
 }
 
+struct finish_and_cancel {
+	weft_event *ev;
+	weft_scope *scope;
+};
+
+static int wait_event(void *arg)
+{
+	return weft_event_wait(arg) ? -1 : 42;
+}
+
+/* Lets the joined task finish and cancels the joiner's scope in the same turn. */
+static int finish_then_cancel(void *arg)
+{
+	struct finish_and_cancel *fc = arg;
+
+	weft_event_set(fc->ev);
+	weft_scope_cancel(fc->scope);
+	return 0;
+}
+
+/* The join is interrupted, but the task returned meanwhile: the join returns 0 with its result,
+ * so the scope caught nothing (it said -ECANCELED: the park had marked it). */
+static int m_join_result_not_caught(void *arg)
+{
+	struct finish_and_cancel fc;
+	weft_task *t, *x;
+	weft_scope s;
+	int st = 0;
+
+	ck_assert_int_eq(weft_event_new(NULL, &fc.ev), 0);
+	fc.scope = &s;
+	ck_assert_int_eq(weft_task_spawn(&t, wait_event, fc.ev, NULL), 0);
+	ck_assert_int_eq(weft_task_spawn(&x, finish_then_cancel, &fc, NULL), 0);
+	ck_assert_int_eq(weft_scope_enter(&s, WEFT_FOREVER, 0), 0);
+	ck_assert_int_eq(weft_task_join(t, &st), 0);
+	ck_assert_int_eq(st, 42);
+	ck_assert(weft_scope_cancel_called(&s));
+	ck_assert(!weft_scope_cancelled_caught(&s));
+	ck_assert_int_eq(weft_scope_exit(&s), 0);
+	ck_assert_int_eq(join_ok(x), 0);
+	ck_assert_int_eq(weft_event_free(fc.ev), 0);
+	return 0;
+}
+
+START_TEST(scope_join_result_not_caught)
+{
+	ck_assert_int_eq(run_main(m_join_result_not_caught, NULL), 0);
+}
+END_TEST
+
+struct read_race {
+	weft_file *f;
+	int wfd;
+	weft_scope *scope;
+	ssize_t n;
+	int exit_r;
+};
+
+static int scoped_read(void *arg)
+{
+	struct read_race *rr = arg;
+	weft_scope s;
+	char buf[8];
+
+	ck_assert_int_eq(weft_scope_enter(&s, WEFT_FOREVER, 0), 0);
+	rr->scope = &s;
+	rr->n = weft_file_read(rr->f, buf, sizeof(buf));
+	rr->exit_r = weft_scope_exit(&s);
+	return 0;
+}
+
+/* Data arrives and the reader's scope is cancelled in the same turn: the read may return the
+ * data or -ECANCELED (backend and kernel decide), and the scope caught the cancellation only in
+ * the second case (it said -ECANCELED also when the read returned the data). */
+static int m_read_result_not_caught(void *arg)
+{
+	struct read_race rr = {0};
+	weft_task *t;
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(weft_file_from_fd(&rr.f, p[0]), 0);
+	ck_assert_int_eq(weft_task_spawn(&t, scoped_read, &rr, NULL), 0);
+	yield_until_parked(t);
+	ck_assert_int_eq(write(p[1], "hi", 2), 2);
+	weft_scope_cancel(rr.scope);
+	ck_assert_int_eq(join_ok(t), 0);
+	if (rr.n == 2)
+		ck_assert_int_eq(rr.exit_r, 0);
+	else
+		ck_assert_int_eq(rr.exit_r, -ECANCELED);
+	ck_assert_int_eq(weft_file_close(rr.f), 0);
+	close(p[1]);
+	return 0;
+}
+
+START_TEST(scope_read_result_not_caught)
+{
+	ck_assert_int_eq(run_main(m_read_result_not_caught, NULL), 0);
+}
+END_TEST
+
 START_TEST(checkpoint_values)
 {
 	ck_assert_int_eq(run_main(m_checkpoint_values, NULL), 0);
@@ -823,6 +927,8 @@ static Suite *scope_suite(void)
 	tcase_add_test(tc, cancel_wins_tie_deadline_first);
 	tcase_add_test(tc, scope_reschedule);
 	tcase_add_test(tc, scope_shield_toggle);
+	tcase_add_test(tc, scope_join_result_not_caught);
+	tcase_add_test(tc, scope_read_result_not_caught);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -102,9 +102,10 @@ typedef struct weft_group weft_group;
 WEFT_API int weft_group_open(weft_group **groupp);
 
 /*
- * weft_group_spawn - spawn a child in @group. Returns 0, -ENOMEM, or -EINVAL (NULL @group or @fn,
-). Into a cancelled group the child still starts (every task runs), and
- * its first checkpoint returns -ECANCELED. Callable from the group's children too.
+ * weft_group_spawn - spawn a child in @group. Returns 0, -ENOMEM, -EINVAL (NULL @group or
+ * @fn), -EXDEV from another thread. Into a cancelled group the child still starts (every task
+ * runs), and its first checkpoint returns -ECANCELED. Any task of the group's loop may call it,
+ * until weft_group_close() has returned (children spawned during the close are waited for).
  */
 WEFT_API int weft_group_spawn(weft_group *group, weft_task_fn fn, void *arg,
 			      const struct weft_task_opts *opts);
