@@ -117,9 +117,13 @@ void weft_group_cancel(weft_group *g)
 
 /* A child's error is the group's failure unless it is only the group's own cancellation, one of
  * a scope around it, or the deadline of a scope around it, arriving in the child. */
-static bool is_failure(struct weft_group *g, int status)
+static bool is_failure(struct weft_group *g, const struct weft_task *t)
 {
-	return status < 0 && !weft__scope_explains(&g->scope, status);
+	/* A child cancelled on its own (weft_task_cancel) has not failed either: asyncio's
+	 * TaskGroup ignores a cancelled child too. */
+	if (t->status == -ECANCELED && t->cancel_requested)
+		return false;
+	return t->status < 0 && !weft__scope_explains(&g->scope, t->status);
 }
 
 static void record_failure(struct weft_group *g, struct weft_task *t)
@@ -155,7 +159,7 @@ void weft__group_child_done(struct weft_task *t)
 	if (t->start) {
 		/* Returned before reporting it had started: its status goes to the starter. */
 		start_child_done(t->start);
-	} else if (is_failure(g, t->status)) {
+	} else if (is_failure(g, t)) {
 		record_failure(g, t);
 		if (!g->first_error) {
 			g->first_error = t->status;
@@ -261,6 +265,9 @@ static void group_free(struct weft_group *g, struct weft_group_error *errs, size
 		weft__list_del(&f->link);
 		weft__delete(f);
 	}
+	/* Failures counted but not recorded (no memory then): entries with status 0. */
+	for (; i < cap && i < g->nfailures; i++)
+		errs[i] = (struct weft_group_error){0};
 	weft__delete(g);
 }
 

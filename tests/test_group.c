@@ -1304,6 +1304,28 @@ static int fail_on_cancel(void *arg)
 	return weft_sleep(LONG_SLEEP) == -ECANCELED ? -EPIPE : 0;
 }
 
+/* Report started, handing over its own task; then sleep until cancelled. */
+static int publish_self(void *arg)
+{
+	ck_assert_int_eq(weft_task_started(weft_task_current()), 0);
+	return weft_sleep(LONG_SLEEP);
+}
+
+static int m_group_child_cancelled_alone(void *arg)
+{
+	weft_group *g;
+	void *child = NULL;
+	size_t n = 9;
+
+	ck_assert_int_eq(weft_group_open(&g), 0);
+	ck_assert_int_eq(weft_group_start(g, publish_self, NULL, NULL, &child), 0);
+	ck_assert_int_eq(weft_task_cancel(child), 0);
+	/* Its -ECANCELED is its own cancellation, not a failure (asyncio's TaskGroup). */
+	ck_assert_int_eq(weft_group_close_errors(g, NULL, 0, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	return 0;
+}
+
 static int m_group_errors(void *arg)
 {
 	struct weft_group_error e[3];
@@ -1475,6 +1497,7 @@ END_TEST
 START_TEST(group_all_errors)
 {
 	ck_assert_int_eq(run_main(m_group_errors, NULL), 0);
+	ck_assert_int_eq(run_main(m_group_child_cancelled_alone, NULL), 0);
 }
 END_TEST
 

@@ -153,9 +153,11 @@ struct weft_group_error {
 /*
  * weft_group_close_errors - weft_group_close, also reporting every child that failed, in the
  * order they returned: up to @cap of them are stored in @errs and their total in @nerrs (may be
- * NULL; may exceed @cap, as snprintf's result does). Children the group cancelled itself, and
+ * NULL; may exceed @cap, as snprintf's result does). Children the group cancelled itself,
+ * children cancelled on their own (weft_task_cancel; asyncio's TaskGroup ignores those too), and
  * children that got only the cancellation or deadline of a scope around the group, are not
- * failures. Returns what weft_group_close returns.
+ * failures. A failure that could not be recorded for want of memory is still counted; its entry
+ * has status 0. Returns what weft_group_close returns.
  */
 WEFT_API int weft_group_close_errors(weft_group *group, struct weft_group_error *errs, size_t cap,
 				     size_t *nerrs);
