@@ -199,8 +199,11 @@ static int wait_fiber(struct weft_chan *ch, struct weft__list *list, struct chan
 	pthread_mutex_unlock(&ch->mu);
 
 	r = weft__park(&w->wait, deadline, 0);
-	if (w->woken)
+	if (w->woken) {
+		if (r)
+			weft__park_result_stands(weft__current()); /* served: nothing was caught */
 		return w->result;
+	}
 	/* Interrupted (and unlinked then, unless served), or our own timeout woke us. */
 	pthread_mutex_lock(&ch->mu);
 	if (!w->served) {
@@ -213,6 +216,7 @@ static int wait_fiber(struct weft_chan *ch, struct weft__list *list, struct chan
 	w->wait.interrupt = NULL;
 	while (!w->woken)
 		weft__park(&w->wait, WEFT_FOREVER, WEFT__PARK_NO_DEADLINE);
+	weft__park_result_stands(weft__current());
 	return w->result;
 }
 

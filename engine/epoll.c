@@ -223,7 +223,11 @@ static int run_pool(struct weft__op *op, int fd, bool shielded)
 	weft__loop()->inflight++; /* something can wake the fiber (debug mode's stuck check) */
 	r = weft__executor_io(pool_job, op, &res, shielded);
 	weft__loop()->inflight--;
-	return res != POLL_INTERRUPTED ? res : r;
+	if (res == POLL_INTERRUPTED)
+		return r;
+	if (r)
+		weft__park_result_stands(weft__current()); /* the job ran: its result, nothing caught */
+	return res;
 }
 
 /* A registered slot stands for the descriptor the engine's table holds there. */
