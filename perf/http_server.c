@@ -7,6 +7,7 @@
  * of sockets; this file moves its bytes.
  *
  * Usage: http_server [-p PORT] [-t THREADS] [-r DIR] [-f sendfile|splice|copy]
+ *                    [-c CERT -k KEY [-s SUITES]]
  *   -p  TCP port, bound on every address (default 8080)
  *   -t  threads, each running its own loop with its own SO_REUSEPORT listener (default 1)
  *   -r  the directory the file route serves (default: none, every other path is 404)
@@ -15,6 +16,12 @@
  *       socket has room; "splice" sends it all through io_uring (weft_sock_sendfile: file ->
  *       pipe -> socket, each leg on io-wq); "copy" reads it (pread) and sends it through the
  *       connection's stream, as a transport that is not the bare socket (TLS) must
+ *   -c, -k  serve HTTPS: every connection does a TLS handshake with this PEM certificate chain
+ *       and key first, then is served the same through the TLS stream; files go through
+ *       weft_tls_sendfile (the kernel's splice under kTLS, else read and encrypted in 16 KiB
+ *       records), or through the stream's copy path with -f copy
+ *   -s  the TLS 1.3 cipher suites to offer (OpenSSL's list syntax: "TLS_AES_128_GCM_SHA256");
+ *       given, TLS 1.3 is the only version, to compare one cipher with another server's
  * Runs until killed.
  */
 #include <errno.h>
@@ -25,8 +32,11 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h> /* TLS1_3_VERSION */
+
 #include "weft.h"
 #include "weft/net.h"
+#include "weft/tls.h"
 #include "perf/http/proto.h"
 #include "perf/serve.h"
 
@@ -35,6 +45,7 @@
 
 static enum { FILE_SENDFILE, FILE_SPLICE, FILE_COPY } opt_file;
 static struct http_site site = {.root_fd = -1};
+static weft_tls_ctx *tls_ctx; /* set: every connection is HTTPS */
 
 /*
  * One connection's transport. Every byte goes through @stream; @sock is the bare socket under it
@@ -44,7 +55,8 @@ static struct http_site site = {.root_fd = -1};
 struct http_io {
 	weft_stream *stream;
 	weft_sock *sock;
-	int fl; /* the socket's file status flags, once read (-1: not yet) */
+	bool tls; /* @stream is TLS: files go through weft_tls_sendfile */
+	int fl;	  /* the socket's file status flags, once read (-1: not yet) */
 };
 
 /* One connection's memory: the parser, its output and the receive buffer. */
@@ -137,6 +149,16 @@ static int sendfile_file(struct http_io *io, struct http_conn *c, int fd, size_t
 	return n < 0 ? (int)n : splice_rest(io->sock, fd, (size_t)n, size);
 }
 
+/* The file over TLS, after the head: a short count means the file shrank (the length was said). */
+static int tls_sendfile(struct http_io *io, int fd, size_t size)
+{
+	ssize_t n = size ? weft_tls_sendfile(io->stream, fd, 0, size) : 0;
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == size ? 0 : -EIO;
+}
+
 /* A HTTP_STEP_FILE step: the head in out[], then the file the protocol opened; closed after. */
 static int send_file(struct http_io *io, struct http_conn *c)
 {
@@ -144,7 +166,9 @@ static int send_file(struct http_io *io, struct http_conn *c)
 	size_t size = c->file_size;
 
 	c->file_fd = -1;
-	if (!io->sock || opt_file == FILE_COPY)
+	if (io->tls && opt_file != FILE_COPY)
+		r = send_out(io, c) ?: tls_sendfile(io, fd, size);
+	else if (!io->sock || opt_file == FILE_COPY)
 		r = copy_file(io, c, fd, size);
 	else if (opt_file == FILE_SPLICE)
 		r = send_out(io, c) ?: splice_rest(io->sock, fd, 0, size);
@@ -226,20 +250,63 @@ static int serve_plain(weft_sock *conn, void *arg)
 	return r ? r : http_serve(&io);
 }
 
+/* The HTTPS listener's handler: the handshake, then the TLS stream served as any other. */
+static int serve_tls(weft_sock *conn, void *arg)
+{
+	struct http_io io = {.tls = true, .fl = -1};
+	int r = weft_tls_server(&io.stream, conn, tls_ctx, NULL);
+
+	(void)arg;
+	if (r)
+		return r;
+	r = http_serve(&io);
+	weft_stream_close(io.stream); /* close_notify; the weft server closes @conn */
+	return r;
+}
+
+/* The HTTPS context from -c, -k and -s; 0 or non-zero after saying why. */
+static int tls_setup(const char *cert, const char *key, const char *suites)
+{
+	char err[256] = "";
+	struct weft_tls_ctx_opts o = {.flags = WEFT_TLS_SERVER,
+				      .cert_file = cert,
+				      .key_file = key,
+				      .alpn = "http/1.1",
+				      .ciphersuites = suites,
+				      .min_version = suites ? TLS1_3_VERSION : 0,
+				      .errbuf = err,
+				      .errlen = sizeof(err)};
+	int r = weft_tls_ctx_new(&tls_ctx, &o);
+
+	if (r)
+		fprintf(stderr, "http_server: TLS context: %s (%s)\n", weft_strerror(r), err);
+	return r;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: http_server [-p PORT] [-t THREADS] [-r DIR] "
-			"[-f sendfile|splice|copy]\n");
+			"[-f sendfile|splice|copy] [-c CERT -k KEY [-s SUITES]]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
+	const char *cert = NULL, *key = NULL, *suites = NULL;
 	int c;
 
 	perf_serve_cfg.port = 8080;
-	while ((c = getopt(argc, argv, "p:t:r:f:")) != -1) {
+	while ((c = getopt(argc, argv, "p:t:r:f:c:k:s:")) != -1) {
 		switch (c) {
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 's':
+			suites = optarg;
+			break;
 		case 'r':
 			site.root_fd = open(optarg, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (site.root_fd < 0) {
@@ -262,7 +329,9 @@ int main(int argc, char **argv)
 				return usage();
 		}
 	}
-	if (!perf_serve_opts_ok())
+	if (!perf_serve_opts_ok() || !cert != !key || (suites && !cert))
 		return usage();
-	return perf_serve("http_server", serve_plain) ? 1 : 0;
+	if (cert && tls_setup(cert, key, suites))
+		return 1;
+	return perf_serve("http_server", cert ? serve_tls : serve_plain) ? 1 : 0;
 }
