@@ -98,7 +98,11 @@ WEFT_API int weft_task_wait_for(weft_task *task, int64_t timeout_ns, int *status
  */
 typedef struct weft_group weft_group;
 
-/* weft_group_open - open a group in the current task. Returns 0, -ENOMEM, -EPERM outside a fiber. */
+/*
+ * weft_group_open - open a group in the current task. Returns 0, -ENOMEM, -EPERM outside a fiber.
+ * The task must close it (weft_group_close) before it returns: the children's scopes continue
+ * into the scopes on its stack, so returning with a group open is a bug (debug mode reports it).
+ */
 WEFT_API int weft_group_open(weft_group **groupp);
 
 /*
