@@ -226,7 +226,8 @@ static int run_pool(struct weft__op *op, int fd, bool shielded)
 	if (res == POLL_INTERRUPTED)
 		return r;
 	if (r)
-		weft__park_result_stands(weft__current()); /* the job ran: its result, nothing caught */
+		weft__park_result_stands(
+		    weft__current()); /* the job ran: its result, nothing caught */
 	return res;
 }
 
