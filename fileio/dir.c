@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "weft/dir.h"
 #include "weft/executor.h"
 #include "internal.h"
 

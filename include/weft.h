@@ -19,6 +19,7 @@
  *   weft/process.h a process pool for CPU-bound work; child processes with a pidfd
  *   weft/signal.h  waiting for POSIX signals (signalfd through the ring)
  *   weft/file.h    files: open/read/write/fsync/statx, paths, whole-file helpers, atomic replace
+ *   weft/dir.h     directory listing off the loop thread (weft_dir_open / _next / _close)
  *   weft/frame.h   framed reads from any stream: fixed, length-prefixed, delimited, tagged
  *   weft/serial.h  serial ports: termios, modem lines, drain/break, reconnect on unplug
  *   weft/net.h     sockets: addresses, TCP connect/listen/accept, retry
@@ -48,6 +49,7 @@
 #include "weft/process.h"
 #include "weft/signal.h"
 #include "weft/file.h"
+#include "weft/dir.h"
 #include "weft/frame.h"
 #include "weft/serial.h"
 #include "weft/net.h"
