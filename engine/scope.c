@@ -154,12 +154,13 @@ int weft__scope_pop(struct weft_task *t, struct weft__scope *s)
  * now, else move its deadline timer. */
 static void refresh(struct weft_task *t)
 {
-	if (!t->wait || t->state != WEFT_TASK_PARKED)
+	if (!t->wait)
 		return;
+	/* Also when woken but not yet run (t->wait still set): a cancel wins the tie. */
 	if (weft__cancel_visible(t))
 		weft__interrupt(t, -ECANCELED);
 	else
-		weft__park_rearm(t);
+		weft__park_rearm(t); /* a no-op unless parked */
 }
 
 /* Refresh @t and every task living under its scopes from the innermost out to @end (exclusive;

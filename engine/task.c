@@ -285,10 +285,7 @@ int weft_task_cancel(weft_task *t)
 	if (t->state == WEFT_TASK_DONE)
 		return -EALREADY;
 	t->cancel_requested = true;
-	/* Also when already woken but not yet run (t->wait still set): cancel wins the tie. */
-	if (t->wait && weft__cancel_visible(t))
-		weft__interrupt(t, -ECANCELED);
-	weft__task_cancelled(t); /* and the children of the groups it has open */
+	weft__task_cancelled(t); /* it, and the children of the groups it has open */
 	return 0;
 }
 

@@ -270,6 +270,21 @@ static int serve_task(void *arg)
 	return weft_tcp_serve(&sa->addr, echo_lines, NULL, &o);
 }
 
+/* Serve on 127.0.0.1 in a task of its own, connect an idle client, then cancel the serving
+ * task; returns it (still to be joined) and the client in @idle. */
+static weft_task *serve_then_cancel(struct serve_arg *sa, weft_sock **idle)
+{
+	weft_task *t;
+
+	ck_assert_int_eq(weft_event_new(NULL, &sa->ready), 0);
+	addr_of(&sa->addr, "127.0.0.1:0");
+	ck_assert_int_eq(weft_task_spawn(&t, serve_task, sa, NULL), 0);
+	ck_assert_int_eq(weft_event_wait(sa->ready), 0);
+	ck_assert_int_eq(ping(&sa->addr, idle), 0);
+	weft_task_cancel(t);
+	return t;
+}
+
 static int tcp_serve_main(void *arg)
 {
 	struct serve_arg sa = {.grace_ms = 50};
@@ -277,13 +292,8 @@ static int tcp_serve_main(void *arg)
 	weft_task *t;
 	char buf[4];
 
-	ck_assert_int_eq(weft_event_new(NULL, &sa.ready), 0);
 	/* Stopped by cancelling the serving fiber: the idle client is cut after the grace. */
-	addr_of(&sa.addr, "127.0.0.1:0");
-	ck_assert_int_eq(weft_task_spawn(&t, serve_task, &sa, NULL), 0);
-	ck_assert_int_eq(weft_event_wait(sa.ready), 0);
-	ck_assert_int_eq(ping(&sa.addr, &idle), 0);
-	weft_task_cancel(t);
+	t = serve_then_cancel(&sa, &idle);
 	ck_assert_int_eq(join_status(t), -ECANCELED);
 	ck_assert_int_eq(weft_sock_recv(idle, buf, sizeof(buf)), 0);
 	weft_sock_close(idle);
@@ -318,12 +328,7 @@ static int zero_grace_main(void *arg)
 	weft_server *srv;
 	char buf[4];
 
-	ck_assert_int_eq(weft_event_new(NULL, &sa.ready), 0);
-	addr_of(&sa.addr, "127.0.0.1:0");
-	ck_assert_int_eq(weft_task_spawn(&t, serve_task, &sa, NULL), 0);
-	ck_assert_int_eq(weft_event_wait(sa.ready), 0);
-	ck_assert_int_eq(ping(&sa.addr, &idle), 0);
-	weft_task_cancel(t);
+	t = serve_then_cancel(&sa, &idle);
 	/* Half the old default: only a grace period that was really given could outlast it. */
 	ck_assert_int_eq(weft_scope_enter(&sc, weft_now() + 2500 * WEFT_MSEC, 0), 0);
 	ck_assert_int_eq(join_status(t), -ECANCELED);
